@@ -1,0 +1,36 @@
+# `make demo` and `make test` create .venv on first use (idempotent: reinstalls only when
+# pyproject.toml changes). torch is pinned in the same pip command as everything that depends on
+# it, so CPU machines get the CPU build and no CUDA wheels are pulled.
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.creditzoo-installed
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup demo test test-slow lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "$(TORCH)" -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/creditzoo fit output_dir=outputs/demo-$$(date +%Y%m%d-%H%M%S)
+
+test: setup
+	$(BIN)/ruff check creditzoo tests
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+lint: setup
+	$(BIN)/ruff check creditzoo tests
+
+clean:
+	rm -rf $(VENV) outputs multirun .pytest_cache

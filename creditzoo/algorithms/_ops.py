@@ -1,0 +1,63 @@
+"""Small pure tensor helpers shared by algorithms. Shapes: N rows, T tokens."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+RewardScale = Literal["group", "batch", "none"]
+
+
+def group_baseline_advantage(
+    rewards: Tensor, group_ids: Tensor, scale: RewardScale = "group", eps: float = 1e-6
+) -> Tensor:
+    """Outcome advantage per row, ``[N]``.
+
+    A_i = (R_i − mean_g R) / (std + eps), where the mean is over row i's group and std (unbiased,
+    torch's default) is over the group (``scale="group"``), over the whole batch (``"batch"``),
+    or not applied (``"none"``, Dr. GRPO). A group of one row, or with equal rewards, gives 0.
+    """
+    rewards = rewards.float()
+    _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
+    num_groups = counts.numel()
+    sums = torch.zeros(num_groups, dtype=rewards.dtype).index_add_(0, inverse, rewards)
+    means = sums / counts
+    centred = rewards - means[inverse]
+    singleton = counts[inverse] == 1
+    if scale == "none":
+        adv = centred
+    elif scale == "group":
+        sq = torch.zeros(num_groups, dtype=rewards.dtype).index_add_(0, inverse, centred**2)
+        std = (sq / (counts - 1).clamp(min=1)).sqrt()
+        adv = centred / (std[inverse] + eps)
+    elif scale == "batch":
+        std = rewards.std() if rewards.numel() > 1 else rewards.new_zeros(())
+        adv = centred / (std + eps)
+    else:
+        raise ValueError(f"scale_rewards must be 'group', 'batch' or 'none', got {scale!r}")
+    return adv.masked_fill(singleton, 0.0)
+
+
+def broadcast_to_tokens(row_values: Tensor, response_mask: Tensor) -> Tensor:
+    """``[N]`` → ``[N, T]``, exactly 0 where the mask is False."""
+    return row_values[:, None].float() * response_mask.float()
+
+
+def masked_mean(values: Tensor, mask: Tensor) -> float:
+    """Mean over True positions; 0.0 when the mask is empty."""
+    count = mask.sum()
+    if count == 0:
+        return 0.0
+    return float((values * mask).sum() / count)
+
+
+def informative_group_fraction(rewards: Tensor, group_ids: Tensor) -> float:
+    """Fraction of groups whose rewards are not all equal (the only ones that carry signal)."""
+    _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
+    n = counts.numel()
+    r = rewards.float()
+    hi = torch.full((n,), -torch.inf).scatter_reduce(0, inverse, r, "amax")
+    lo = torch.full((n,), torch.inf).scatter_reduce(0, inverse, r, "amin")
+    return float((hi > lo).float().mean()) if n else 0.0

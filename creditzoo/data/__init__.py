@@ -1,0 +1,1 @@
+"""Tasks (problems with reference answers), prompt rendering and the training datamodule."""

@@ -1,0 +1,233 @@
+"""`creditzoo fit`: build every component from the resolved config and train."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from creditzoo.data.datamodule import PromptDataModule
+from creditzoo.data.prompts import PromptRenderer
+from creditzoo.data.sources import build_source
+from creditzoo.harness.evaluate import evaluate
+from creditzoo.io import write_json_atomic
+from creditzoo.models.factory import build_model
+from creditzoo.module import LoopSettings, RLVRModule
+from creditzoo.registry import build_algorithm
+from creditzoo.rollout.hf import HFSampler
+from creditzoo.rollout.scorer import BatchScorer
+from creditzoo.verify import MathVerifier
+
+log = logging.getLogger("creditzoo")
+
+# Lightning notices that are expected here: checkpoints are taken after the optimizer step on
+# purpose (global_step then counts the finished step), and the prompt loader needs no workers.
+for _pattern in (
+    "Using ModelCheckpoint with manual optimization",
+    ".*does not have many workers",
+    "isinstance\\(treespec, LeafSpec\\)",
+):
+    warnings.filterwarnings("ignore", message=_pattern)
+
+
+def loop_settings(cfg: DictConfig) -> LoopSettings:
+    return LoopSettings(
+        seed=cfg.seed,
+        group_size=cfg.group_size,
+        max_new_tokens=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        lr=cfg.lr,
+        weight_decay=cfg.optim.weight_decay,
+        betas=tuple(cfg.optim.betas),
+        max_grad_norm=cfg.optim.max_grad_norm,
+        micro_batch_size=cfg.loss.micro_batch_size,
+        agg=cfg.loss.agg,
+        clip_low=cfg.loss.clip_low,
+        clip_high=cfg.loss.clip_high,
+        kl_coef=cfg.loss.kl_coef,
+        eval_every=cfg.eval_every,
+        log_samples_every=cfg.log_samples_every,
+    )
+
+
+def build_algorithm_from_config(cfg: DictConfig):
+    params = OmegaConf.to_container(cfg.algorithm, resolve=True)
+    assert isinstance(params, dict)
+    name = params.pop("name")
+    return build_algorithm(name, **params)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Fail at start-up, naming the key, rather than deep inside a step."""
+    positive = ("group_size", "prompts_per_step", "max_new_tokens", "checkpoint_every")
+    for key in positive:
+        if cfg[key] < 1:
+            raise ValueError(f"{key} must be >= 1, got {cfg[key]} (set {key}=<positive int>)")
+    for key in ("max_steps", "eval_every"):
+        if cfg[key] < 0:
+            raise ValueError(f"{key} must be >= 0, got {cfg[key]}")
+    if cfg.temperature <= 0:
+        raise ValueError(f"temperature must be > 0 for RL sampling, got {cfg.temperature}")
+    if cfg.eval.k < 1 or cfg.eval.n < 1:
+        raise ValueError("eval.k and eval.n must be >= 1")
+
+
+def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
+    """Train, evaluate before and after, and write ``results.json`` into ``output_dir``."""
+    check_config(cfg)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    algorithm = build_algorithm_from_config(cfg)
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    policy, tokenizer = build_model(**model_cfg)
+    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
+    source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+    verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
+    render = PromptRenderer(tokenizer, data_cfg["prompt_template"])
+    sampler = HFSampler(policy, tokenizer, batch_size=cfg.rollout.batch_size)
+    ref_model = _frozen_copy(policy) if cfg.loss.kl_coef > 0 else None
+    scorer = BatchScorer(
+        policy,
+        temperature=cfg.temperature,
+        micro_batch_size=cfg.loss.micro_batch_size,
+        ref_model=ref_model,
+    )
+    eval_sets = {split: source.test_split(split, cfg.eval.n) for split in cfg.eval.splits}
+
+    def validate(module: RLVRModule) -> dict[str, float]:
+        results = {
+            split: evaluate(
+                sampler,
+                render,
+                verifier,
+                problems,
+                k=cfg.eval.k,
+                temperature=cfg.eval.temperature,
+                max_new_tokens=cfg.eval.max_new_tokens,
+                seed=cfg.eval.seed,
+            ).metrics
+            for split, problems in eval_sets.items()
+        }
+        return {f"val/{split}/{k}": float(v) for split, m in results.items() for k, v in m.items()}
+
+    module = RLVRModule(
+        policy,
+        tokenizer,
+        algorithm,
+        verifier,
+        loop_settings(cfg),
+        render=render,
+        sampler=sampler,
+        scorer=scorer,
+        validate=validate,
+    )
+    datamodule = PromptDataModule(source, cfg.prompts_per_step, cfg.max_steps)
+    ckpt_dir = out / "checkpoints"
+    resume = ckpt_dir / "last.ckpt"
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="step{step:06d}",
+        auto_insert_metric_name=False,
+        every_n_train_steps=cfg.checkpoint_every,
+        save_top_k=1,
+        monitor=None,
+        save_last=True,
+    )
+    trainer = L.Trainer(
+        max_steps=cfg.max_steps,
+        max_epochs=-1,
+        logger=TensorBoardLogger(save_dir=str(out), name="tb", version="", default_hp_metric=False),
+        callbacks=[checkpoint],
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        enable_model_summary=False,
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+    )
+
+    initial_path = out / "initial_eval.json"
+    started = time.time()
+    try:
+        if resume.exists():
+            log.info("resuming from %s", resume)
+        else:
+            initial = validate(module)
+            write_json_atomic(initial_path, initial)
+            log.info("before training: %s", _headline(initial))
+        trainer.fit(
+            module, datamodule=datamodule, ckpt_path=str(resume) if resume.exists() else None
+        )
+        final = validate(module)
+        log.info("after training: %s", _headline(final))
+    finally:
+        verifier.close()
+    results = {
+        "algorithm": algorithm.name,
+        "algorithm_params": OmegaConf.to_container(cfg.algorithm, resolve=True),
+        "model": model_cfg,
+        "data": data_cfg["name"],
+        "seed": cfg.seed,
+        "steps": trainer.global_step,
+        "wall_time_s": time.time() - started,
+        "tokens_generated": module.tokens_generated,
+        "initial": _by_split(json.loads(initial_path.read_text()))
+        if initial_path.exists()
+        else None,
+        "final": _by_split(final),
+        "eval_settings": OmegaConf.to_container(cfg.eval, resolve=True),
+        "versions": _versions(),
+    }
+    write_json_atomic(out / "results.json", results)
+    return results
+
+
+def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    ref = copy.deepcopy(model).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    return ref
+
+
+def _by_split(flat: dict[str, float]) -> dict[str, dict[str, float]]:
+    nested: dict[str, dict[str, float]] = {}
+    for key, value in flat.items():
+        _, split, metric = key.split("/", 2)
+        nested.setdefault(split, {})[metric] = value
+    return nested
+
+
+def _headline(flat: dict[str, float]) -> str:
+    return ", ".join(
+        f"{k.split('/')[1]} acc {flat[k]:.3f} ± {flat[k + '_se']:.3f}"
+        for k in flat
+        if k.endswith("/acc")
+    )
+
+
+def _versions() -> dict[str, str]:
+    import lightning
+    import transformers
+
+    import creditzoo
+
+    return {
+        "creditzoo": creditzoo.__version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "lightning": lightning.__version__,
+        "python": sys.version.split()[0],
+    }

@@ -1,0 +1,1 @@
+"""Benchmark evaluation shared by `creditzoo eval`, validation during `fit`, and the leaderboard."""

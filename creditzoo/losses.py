@@ -1,0 +1,125 @@
+"""Shared objectives. Every algorithm's advantages go through the same PPO-clip surrogate.
+
+Per token (r = exp(logp − old_logp), Â the algorithm's advantage):
+  ℓ[i, t] = −min(r·Â, clip(r, 1−ε_low, 1+ε_high)·Â)  (+ β·k3(ref ‖ π) when a reference is given)
+  k3 = exp(ref − logp) − (ref − logp) − 1
+Aggregation (DAPO arXiv 2503.14476; GRPO arXiv 2402.03300; Dr. GRPO arXiv 2503.20783):
+  token_mean  Σ ℓ·m / Σ m                       (DAPO, default)
+  seq_mean    mean_i (Σ_t ℓ·m / |y_i|)          (GRPO)
+  const_norm  Σ ℓ·m / (N · T_max)               (Dr. GRPO; T_max = max_new_tokens)
+Denominators are counted over the *global* batch (all micro-batches, all ranks), so each
+micro-batch's loss is its exact share: the sum over micro-batches — and the DDP gradient average
+times the world size — equals the full-batch loss whatever the micro-batch size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+Aggregation = Literal["token_mean", "seq_mean", "const_norm"]
+AGGREGATIONS: tuple[str, ...] = ("token_mean", "seq_mean", "const_norm")
+
+
+@dataclass(frozen=True)
+class LossNormalizer:
+    """Global-batch denominators for one optimizer step.
+
+    Attributes:
+        agg: aggregation mode.
+        total_tokens: response tokens in the global batch.
+        total_rows: responses in the global batch.
+        max_len: T_max for ``const_norm`` (the generation budget, not the batch's padding).
+    """
+
+    agg: Aggregation
+    total_tokens: float
+    total_rows: float
+    max_len: int
+
+    def __post_init__(self) -> None:
+        if self.agg not in AGGREGATIONS:
+            raise ValueError(f"loss.agg must be one of {AGGREGATIONS}, got {self.agg!r}")
+
+    def token_weights(self, mask: Tensor) -> Tensor:
+        """``[n, T]`` weights w such that the micro-batch loss is Σ w·ℓ."""
+        m = mask.float()
+        if self.agg == "token_mean":
+            return m / max(self.total_tokens, 1.0)
+        if self.agg == "seq_mean":
+            lengths = m.sum(dim=1, keepdim=True).clamp(min=1.0)
+            return m / lengths / max(self.total_rows, 1.0)
+        return m / (max(self.total_rows, 1.0) * self.max_len)
+
+
+@dataclass
+class PolicyLossStats:
+    """Sums over one micro-batch, so that they add up across micro-batches."""
+
+    tokens: float = 0.0
+    clipped: float = 0.0
+    kl: float = 0.0
+    ratio: float = 0.0
+
+    def add(self, other: PolicyLossStats) -> None:
+        self.tokens += other.tokens
+        self.clipped += other.clipped
+        self.kl += other.kl
+        self.ratio += other.ratio
+
+    def means(self) -> dict[str, float]:
+        n = max(self.tokens, 1.0)
+        return {"clip_frac": self.clipped / n, "kl_ref": self.kl / n, "ratio_mean": self.ratio / n}
+
+
+def policy_loss(
+    logp: Tensor,
+    old_logp: Tensor,
+    advantages: Tensor,
+    mask: Tensor,
+    weights: Tensor,
+    *,
+    clip_low: float = 0.2,
+    clip_high: float = 0.28,
+    ref_logp: Tensor | None = None,
+    kl_coef: float = 0.0,
+) -> tuple[Tensor, PolicyLossStats]:
+    """PPO-clip surrogate for one micro-batch.
+
+    Args:
+        logp: ``[n, T]`` current log-probs (with grad).
+        old_logp: ``[n, T]`` behaviour log-probs (no grad).
+        advantages: ``[n, T]`` per-token advantages.
+        mask: ``[n, T]`` bool response mask.
+        weights: ``[n, T]`` from ``LossNormalizer.token_weights``.
+        ref_logp: ``[n, T]`` reference log-probs, for the k3 KL penalty when ``kl_coef > 0``.
+
+    Returns:
+        (scalar loss share of this micro-batch, statistics sums).
+    """
+    ratio = torch.exp(logp - old_logp)
+    clipped_ratio = ratio.clamp(1.0 - clip_low, 1.0 + clip_high)
+    per_token = -torch.minimum(ratio * advantages, clipped_ratio * advantages)
+    kl = torch.zeros_like(per_token)
+    if kl_coef > 0.0:
+        if ref_logp is None:
+            raise ValueError("loss.kl_coef > 0 needs reference log-probs")
+        d = ref_logp - logp
+        kl = torch.exp(d) - d - 1.0
+        per_token = per_token + kl_coef * kl
+    loss = (per_token * weights).sum()
+    with torch.no_grad():
+        m = mask.float()
+        is_clipped = ((advantages > 0) & (ratio > 1 + clip_high)) | (
+            (advantages < 0) & (ratio < 1 - clip_low)
+        )
+        stats = PolicyLossStats(
+            tokens=float(m.sum()),
+            clipped=float((is_clipped.float() * m).sum()),
+            kl=float((kl.detach() * m).sum()),
+            ratio=float((ratio.detach() * m).sum()),
+        )
+    return loss, stats

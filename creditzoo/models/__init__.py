@@ -1,0 +1,1 @@
+"""Policy models: the embedded tiny model and any Hugging Face causal LM."""

@@ -1,0 +1,278 @@
+"""The RLVR LightningModule: rollout → verify → score → credit → PPO-clip update.
+
+The module never looks at which algorithm it runs: it reads ``algorithm.requires`` to decide
+which scoring passes to run and feeds ``Credit.advantages`` to the shared loss.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+import torch
+
+from creditzoo.algorithms._ops import informative_group_fraction
+from creditzoo.algorithms.base import Algorithm
+from creditzoo.data.datamodule import StepBatch
+from creditzoo.data.prompts import PromptRenderer
+from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
+from creditzoo.rollout.hf import HFSampler
+from creditzoo.rollout.scorer import BatchScorer
+from creditzoo.rollout.scoring import token_logprobs
+from creditzoo.rollout.sequences import Sequences
+from creditzoo.types import RolloutBatch
+from creditzoo.verify import MathVerifier
+
+
+@dataclass
+class LoopSettings:
+    seed: int = 0
+    group_size: int = 8
+    max_new_tokens: int = 64
+    temperature: float = 1.0
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    max_grad_norm: float = 1.0
+    micro_batch_size: int = 64
+    agg: str = "token_mean"
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    kl_coef: float = 0.0
+    eval_every: int = 0
+    log_samples_every: int = 20
+
+
+class NonFiniteLossError(RuntimeError):
+    pass
+
+
+class RLVRModule(L.LightningModule):
+    """Trains ``policy`` with verifiable rewards and the credit of ``algorithm``."""
+
+    def __init__(
+        self,
+        policy: torch.nn.Module,
+        tokenizer: Any,
+        algorithm: Algorithm,
+        verifier: MathVerifier,
+        settings: LoopSettings,
+        *,
+        render: PromptRenderer,
+        sampler: HFSampler,
+        scorer: BatchScorer,
+        validate: Callable[[RLVRModule], dict[str, float]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.policy = policy.train()
+        self.tokenizer = tokenizer
+        self.algorithm = algorithm
+        self.verifier = verifier
+        self.settings = settings
+        self.render = render
+        self.sampler = sampler
+        self.scorer = scorer
+        self.validate = validate
+        self.tokens_generated = 0
+        # The loss's KL penalty needs the reference pass whatever the algorithm reads.
+        self.fields_needed = set(algorithm.requires) | (
+            {"ref_logprobs"} if settings.kl_coef > 0 else set()
+        )
+        scorer.check_requires(self.fields_needed, algorithm.name)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+
+    # ----------------------------------------------------------------- Lightning plumbing
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        s = self.settings
+        return torch.optim.AdamW(
+            self.policy.parameters(), lr=s.lr, betas=s.betas, weight_decay=s.weight_decay
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["creditzoo"] = {"tokens_generated": self.tokens_generated}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.tokens_generated = checkpoint.get("creditzoo", {}).get("tokens_generated", 0)
+
+    # ----------------------------------------------------------------- the step
+    def training_step(self, batch: StepBatch, batch_idx: int) -> None:
+        step, problems = batch
+        s = self.settings
+        timings: dict[str, float] = {}
+        t_step = time.perf_counter()
+        # Sampling is a function of (seed, step, rank) only, so a resumed run draws the same.
+        torch.manual_seed(_step_seed(s.seed, step, self.global_rank))
+
+        with _timed(timings, "generate"):
+            prompts = [self.render(p) for p in problems for _ in range(s.group_size)]
+            seqs = self.sampler.generate(
+                prompts, max_new_tokens=s.max_new_tokens, temperature=s.temperature
+            )
+        references = [p.answer for p in problems for _ in range(s.group_size)]
+        # Verification runs in worker processes; overlap it with the scoring passes.
+        t_verify = time.perf_counter()
+        pending = self._pool.submit(self.verifier, seqs.texts, references)
+        with _timed(timings, "score"):
+            fields = self.scorer.score(seqs, self.fields_needed)
+        verdicts = pending.result()
+        timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
+
+        rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
+        group_offset = self.global_rank * len(problems)
+        group_ids = torch.arange(len(problems)).repeat_interleave(s.group_size) + group_offset
+        rollout = RolloutBatch(
+            rewards=rewards,
+            group_ids=group_ids,
+            response_mask=seqs.response_mask,
+            step=step,
+            **fields,
+        )
+        self.algorithm.check_batch(rollout)
+        with _timed(timings, "credit"):
+            credit = self.algorithm.compute(rollout)
+        with _timed(timings, "update"):
+            stats, loss_value, gap = self._update(seqs, rollout, credit.advantages)
+        timings["step"] = time.perf_counter() - t_step
+
+        lengths = seqs.response_mask.sum(dim=1).float()
+        self.tokens_generated += int(lengths.sum())
+        metrics = {
+            "reward/mean": float(rewards.mean()),
+            "reward/accuracy": float(sum(v.correct for v in verdicts) / len(verdicts)),
+            "reward/informative_groups": informative_group_fraction(rewards, group_ids),
+            "response/length_mean": float(lengths.mean()),
+            "response/length_max": float(lengths.max()),
+            "response/entropy": stats.pop("entropy"),
+            "loss/total": loss_value,
+            "policy/logprob_gap_mean": gap[0],
+            "policy/logprob_gap_max": gap[1],
+            "tokens/generated_total": float(self.tokens_generated),
+            **{f"loss/{k}": v for k, v in stats.items()},
+            **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
+            **{f"time/{k}": v for k, v in timings.items()},
+            **{f"algo/{k}": float(v) for k, v in credit.metrics.items()},
+        }
+        self.log_dict(metrics, on_step=True, batch_size=len(verdicts))
+        self.log("acc", metrics["reward/accuracy"], prog_bar=True, logger=False)
+        self.log("reward", metrics["reward/mean"], prog_bar=True, logger=False)
+        if s.log_samples_every and step % s.log_samples_every == 0:
+            self._log_samples(step, problems, seqs, verdicts)
+        if self.validate is not None and s.eval_every and (step + 1) % s.eval_every == 0:
+            self.log_dict(self.validate(self), on_step=True)
+
+    def _update(
+        self, seqs: Sequences, rollout: RolloutBatch, advantages: torch.Tensor
+    ) -> tuple[dict[str, float], float, tuple[float, float]]:
+        s = self.settings
+        opt = self.optimizers()
+        mask = rollout.response_mask
+        normalizer = LossNormalizer(
+            agg=s.agg,  # type: ignore[arg-type]
+            total_tokens=self._global_sum(float(mask.sum())),
+            total_rows=self._global_sum(float(mask.shape[0])),
+            max_len=s.max_new_tokens,
+        )
+        world = self.trainer.world_size
+        opt.zero_grad(set_to_none=True)
+        totals = PolicyLossStats()
+        loss_value, entropy_sum, gap_sum, gap_max = 0.0, 0.0, 0.0, 0.0
+        for start in range(0, seqs.num_rows, s.micro_batch_size):
+            sl = slice(start, start + s.micro_batch_size)
+            part = seqs.rows(sl)
+            logp, entropy = token_logprobs(
+                self.policy,
+                part.prompt_ids,
+                part.prompt_mask,
+                part.response_ids,
+                part.response_mask,
+                temperature=s.temperature,
+                with_entropy=True,
+            )
+            m = part.response_mask.to(logp.device)
+            old = rollout.logprobs[sl].to(logp.device)
+            loss, stats = policy_loss(
+                logp,
+                old,
+                advantages[sl].to(logp.device),
+                m,
+                normalizer.token_weights(m),
+                clip_low=s.clip_low,
+                clip_high=s.clip_high,
+                ref_logp=None
+                if rollout.ref_logprobs is None
+                else rollout.ref_logprobs[sl].to(logp.device),
+                kl_coef=s.kl_coef,
+            )
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"non-finite loss ({float(loss)}) at step {self.global_step}; the run stops "
+                    f"here and its last good checkpoint is kept under checkpoints/. Lower lr or "
+                    f"check the algorithm's advantages."
+                )
+            # DDP averages gradients over ranks; the normaliser already divides by global counts.
+            self.manual_backward(loss * world)
+            totals.add(stats)
+            loss_value += float(loss.detach())
+            with torch.no_grad():
+                entropy_sum += float((entropy * m).sum())
+                diff = (logp.detach() - old).abs() * m
+                gap_sum += float(diff.sum())
+                gap_max = max(gap_max, float(diff.max()) if diff.numel() else 0.0)
+        if s.max_grad_norm:
+            self.clip_gradients(
+                opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm"
+            )
+        opt.step()
+        n_tok = max(totals.tokens, 1.0)
+        return (
+            {**totals.means(), "entropy": entropy_sum / n_tok},
+            loss_value,
+            (gap_sum / n_tok, gap_max),
+        )
+
+    def _global_sum(self, value: float) -> float:
+        if self.trainer.world_size == 1:
+            return value
+        reduced = self.trainer.strategy.reduce(
+            torch.tensor(value, device=self.device), reduce_op="sum"
+        )
+        return float(reduced)
+
+    def _log_samples(self, step: int, problems, seqs: Sequences, verdicts) -> None:
+        experiment = getattr(self.logger, "experiment", None)
+        if experiment is None or not hasattr(experiment, "add_text"):
+            return
+        rows = []
+        for i in (0, self.settings.group_size - 1):
+            p = problems[i // self.settings.group_size]
+            rows.append(
+                f"**{p.problem}** (reference {p.answer}) → reward {verdicts[i].reward:g}, "
+                f"parsed {verdicts[i].parsed!r}\n\n    {seqs.texts[i][:2000]}"
+            )
+        experiment.add_text("samples", "\n\n".join(rows), global_step=step)
+
+    def teardown(self, stage: str) -> None:
+        self._pool.shutdown(wait=False)
+
+
+def _step_seed(seed: int, step: int, rank: int) -> int:
+    return (seed * 1_000_003 + step * 10_007 + rank) % (2**63 - 1)
+
+
+class _timed:
+    def __init__(self, sink: dict[str, float], key: str) -> None:
+        self.sink, self.key = sink, key
+
+    def __enter__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.sink[self.key] = time.perf_counter() - self.t0
+
+
+__all__ = ["LoopSettings", "NonFiniteLossError", "RLVRModule"]

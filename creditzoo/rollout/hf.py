@@ -1,0 +1,90 @@
+"""Rollout engine on ``transformers.generate`` (CPU and GPU)."""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
+
+
+class HFSampler:
+    """Samples responses with ``model.generate``: left-padded prompts, stop at EOS.
+
+    Args:
+        model: the policy (sampled in eval mode, no grad).
+        tokenizer: left padding is forced.
+        batch_size: rows per ``generate`` call (memory knob; results do not depend on it
+            beyond the RNG stream).
+    """
+
+    def __init__(
+        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 256
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.eos_ids = _eos_ids(model, tokenizer)
+        self.pad_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        )
+
+    def encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded ``[N, P]`` ids and bool mask. Prompts are already fully rendered."""
+        self.tokenizer.padding_side = "left"
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        return enc["input_ids"], enc["attention_mask"].bool()
+
+    @torch.no_grad()
+    def generate(
+        self, prompts: list[str], *, max_new_tokens: int, temperature: float = 1.0
+    ) -> Sequences:
+        """One response per prompt string (repeat a prompt G times for a group)."""
+        prompt_ids, prompt_mask = self.encode_prompts(prompts)
+        chunks = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for start in range(0, len(prompts), self.batch_size):
+                sl = slice(start, start + self.batch_size)
+                chunks.append(
+                    self._generate_chunk(
+                        prompt_ids[sl], prompt_mask[sl], max_new_tokens, temperature
+                    )
+                )
+        finally:
+            self.model.train(was_training)
+        width = max(c.shape[1] for c in chunks)
+        response_ids = torch.cat(
+            [torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_id) for c in chunks]
+        )
+        response_mask = response_mask_from_eos(response_ids, self.eos_ids, self.pad_id)
+        response_ids, response_mask = trim_right(response_ids, response_mask)
+        texts = self.tokenizer.batch_decode(
+            response_ids.masked_fill(~response_mask, self.pad_id), skip_special_tokens=True
+        )
+        return Sequences(prompt_ids, prompt_mask, response_ids, response_mask, texts)
+
+    def _generate_chunk(self, ids, mask, max_new_tokens: int, temperature: float) -> torch.Tensor:
+        sampling = (
+            {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+            if temperature > 0
+            else {"do_sample": False}
+        )
+        out = self.model.generate(
+            input_ids=ids.to(self.model.device),
+            attention_mask=mask.long().to(self.model.device),
+            max_new_tokens=max_new_tokens,
+            pad_token_id=self.pad_id,
+            eos_token_id=self.eos_ids,
+            **sampling,
+        )
+        return out[:, ids.shape[1] :].cpu()
+
+
+def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    if eos is None:
+        eos = tokenizer.eos_token_id
+    ids = eos if isinstance(eos, list) else [eos]
+    return [int(i) for i in ids if i is not None]

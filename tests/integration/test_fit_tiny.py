@@ -1,0 +1,139 @@
+"""End to end on the embedded default: a few real RL steps with the real tiny model,
+real math-verify and real Lightning, checked through what a user sees (results, logs, ckpts)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+
+from creditzoo.fit import run_fit
+from creditzoo.hydra_app import register_configs
+
+SMALL = [
+    "max_steps=3",
+    "prompts_per_step=2",
+    "group_size=4",
+    "eval.n=6",
+    "eval.k=2",
+    "eval.splits=[id]",
+    "eval_every=2",
+    "checkpoint_every=2",
+    "max_new_tokens=48",
+    "log_samples_every=1",
+]
+
+
+def _cfg(overrides: list[str]):
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_module("creditzoo.configs", version_base="1.3"):
+        return compose("fit", overrides=overrides)
+
+
+def _scalars(run_dir: Path) -> dict[str, list[float]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_fit_writes_results_logs_and_checkpoints(tmp_path: Path) -> None:
+    results = run_fit(_cfg(SMALL), tmp_path)
+    assert results["steps"] == 3
+    assert set(results["initial"]) == set(results["final"]) == {"id"}
+    assert 0.0 <= results["final"]["id"]["acc"] <= 1.0 and results["final"]["id"]["n"] == 6
+    assert results["tokens_generated"] > 0
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["final"] == results["final"]
+    assert (tmp_path / "checkpoints" / "last.ckpt").exists()
+    assert (tmp_path / "config.yaml").exists()
+    scalars = _scalars(tmp_path)
+    for tag in (
+        "reward/mean",
+        "reward/accuracy",
+        "response/length_mean",
+        "response/entropy",
+        "loss/clip_frac",
+        "policy/logprob_gap_mean",
+        "time/generate",
+        "time/update",
+        "verify/timeout",
+        "verify/no_answer",
+        "algo/adv_abs_mean",
+    ):
+        assert len(scalars[tag]) == 3, tag
+    assert "val/id/acc" in scalars  # eval_every=2 → one validation during training
+    # One PPO epoch: the update's ratio is exp(logp − behaviour logp) ≈ 1.
+    assert max(scalars["policy/logprob_gap_max"]) < 1e-3
+
+
+def test_every_loss_mode_trains(tmp_path: Path) -> None:
+    for agg in ("seq_mean", "const_norm"):
+        out = tmp_path / agg
+        results = run_fit(
+            _cfg(
+                [
+                    *SMALL,
+                    "max_steps=1",
+                    f"loss.agg={agg}",
+                    "algorithm.scale_rewards=none",
+                    "loss.kl_coef=0.05",
+                    "eval.n=2",
+                    "eval.k=1",
+                ]
+            ),
+            out,
+        )
+        assert results["steps"] == 1
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "creditzoo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_cli_unknown_algorithm_lists_known(tmp_path: Path) -> None:
+    proc = _cli("fit", "algorithm=nope", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "unknown algorithm 'nope'" in proc.stderr and "grpo" in proc.stderr
+
+
+def test_cli_list(tmp_path: Path) -> None:
+    proc = _cli("list", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "grpo" in proc.stdout and "tiny" in proc.stdout and "arith" in proc.stdout
+
+
+def test_cli_multirun_runs_two_jobs(tmp_path: Path) -> None:
+    proc = _cli(
+        "fit",
+        "-m",
+        "algorithm=grpo",
+        "seed=0,1",
+        *SMALL,
+        "max_steps=1",
+        "eval.n=2",
+        "eval.k=1",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = sorted((tmp_path / "sweep").glob("*/results.json"))
+    assert [p.parent.name for p in results] == ["grpo_s0", "grpo_s1"]
+    assert {json.loads(p.read_text())["seed"] for p in results} == {0, 1}
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_bad_group_size_is_a_clear_error(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ValueError, match="group_size"):
+        run_fit(_cfg([*SMALL, f"group_size={value}"]), tmp_path)

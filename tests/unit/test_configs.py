@@ -1,0 +1,64 @@
+"""Every option of every config group composes, and what it composes to builds."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+
+import creditzoo
+from creditzoo.fit import build_algorithm_from_config, loop_settings
+from creditzoo.hydra_app import register_configs
+from creditzoo.registry import list_algorithms
+
+CONFIG_DIR = Path(creditzoo.__file__).parent / "configs"
+GROUPS = ("model", "data", "rollout", "trainer")
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def hydra_ctx():
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_module("creditzoo.configs", version_base="1.3"):
+        yield
+    GlobalHydra.instance().clear()
+
+
+def test_default_config_builds() -> None:
+    cfg = compose("fit")
+    assert cfg.algorithm.name == "grpo" and cfg.model.name == "tiny" and cfg.data.name == "arith"
+    settings = loop_settings(cfg)
+    assert settings.agg == "token_mean" and settings.clip_high == 0.28
+    assert build_algorithm_from_config(cfg).name == "grpo"
+
+
+@pytest.mark.parametrize("name", list_algorithms())
+def test_every_algorithm_composes_without_yaml(name: str) -> None:
+    cfg = compose("fit", overrides=[f"algorithm={name}"])
+    assert build_algorithm_from_config(cfg).name == name
+
+
+@pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in _options(g)])
+def test_every_group_option_composes(group: str, option: str) -> None:
+    cfg = compose("fit", overrides=[f"{group}={option}"])
+    assert cfg[group] is not None
+
+
+def test_algorithm_parameter_override() -> None:
+    cfg = compose("fit", overrides=["algorithm.scale_rewards=none", "loss.agg=const_norm"])
+    assert build_algorithm_from_config(cfg).scale_rewards == "none"
+    assert loop_settings(cfg).agg == "const_norm"
+
+
+def test_unknown_algorithm_parameter_is_named() -> None:
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="scale_reward"):
+        compose("fit", overrides=["algorithm.scale_reward=none"])
+    cfg = compose("fit", overrides=["+algorithm.scale_reward=none"])
+    with pytest.raises(TypeError, match="no parameter 'scale_reward'"):
+        build_algorithm_from_config(cfg)
