@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/creditzoo fit output_dir=outputs/demo-$$(date +%Y%m%d-%H%M%S)
+	$(BIN)/creditzoo fit algorithm=rlsd output_dir=outputs/demo-$$(date +%Y%m%d-%H%M%S)
 
 test: setup
 	$(BIN)/ruff check creditzoo tests

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import sys
@@ -23,10 +22,12 @@ from creditzoo.data.sources import build_source
 from creditzoo.harness.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
+from creditzoo.models.util import frozen_copy
 from creditzoo.module import LoopSettings, RLVRModule
 from creditzoo.registry import build_algorithm
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.scorer import BatchScorer
+from creditzoo.rollout.teacher import TEACHER_FIELDS, ContextBuilder, Teacher, TeacherWeights
 from creditzoo.verify import MathVerifier
 
 log = logging.getLogger("creditzoo")
@@ -36,7 +37,7 @@ log = logging.getLogger("creditzoo")
 for _pattern in (
     "Using ModelCheckpoint with manual optimization",
     ".*does not have many workers",
-    "isinstance\\(treespec, LeafSpec\\)",
+    ".*LeafSpec",
 ):
     warnings.filterwarnings("ignore", message=_pattern)
 
@@ -99,12 +100,17 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
     render = PromptRenderer(tokenizer, data_cfg["prompt_template"])
     sampler = HFSampler(policy, tokenizer, batch_size=cfg.rollout.batch_size)
-    ref_model = _frozen_copy(policy) if cfg.loss.kl_coef > 0 else None
+    ref_model = frozen_copy(policy) if cfg.loss.kl_coef > 0 else None
     scorer = BatchScorer(
         policy,
         temperature=cfg.temperature,
         micro_batch_size=cfg.loss.micro_batch_size,
         ref_model=ref_model,
+    )
+    teacher = (
+        build_teacher(cfg, algorithm, policy, render)
+        if set(algorithm.requires) & TEACHER_FIELDS
+        else None
     )
     eval_sets = {split: source.test_split(split, cfg.eval.n) for split in cfg.eval.splits}
 
@@ -133,6 +139,7 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         render=render,
         sampler=sampler,
         scorer=scorer,
+        teacher=teacher,
         validate=validate,
     )
     datamodule = PromptDataModule(source, cfg.prompts_per_step, cfg.max_steps)
@@ -171,6 +178,8 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         trainer.fit(
             module, datamodule=datamodule, ckpt_path=str(resume) if resume.exists() else None
         )
+        # The periodic checkpoint may predate the last steps; the finished state is kept too.
+        trainer.save_checkpoint(resume)
         final = validate(module)
         log.info("after training: %s", _headline(final))
     finally:
@@ -195,11 +204,25 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     return results
 
 
-def _frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
-    ref = copy.deepcopy(model).eval()
-    for p in ref.parameters():
-        p.requires_grad_(False)
-    return ref
+def build_teacher(cfg: DictConfig, algorithm, policy: torch.nn.Module, render) -> Teacher:
+    """The teacher the algorithm asks for; ``teacher.*`` keys override its preferences."""
+    t = cfg.teacher
+    weights = TeacherWeights(
+        policy,
+        mode=t.weights or algorithm.teacher_weights,
+        sync_every=t.sync_every,
+        ema_decay=t.ema_decay,
+    )
+    templates = OmegaConf.to_container(cfg.data.get("privileged_templates") or {}, resolve=True)
+    return Teacher(
+        weights,
+        ContextBuilder(render, templates),
+        context=t.context or algorithm.teacher_context,
+        num_negatives=algorithm.num_negatives,
+        top_k=algorithm.teacher_top_k,
+        temperature=cfg.temperature,
+        micro_batch_size=cfg.loss.micro_batch_size,
+    )
 
 
 def _by_split(flat: dict[str, float]) -> dict[str, dict[str, float]]:

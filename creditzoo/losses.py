@@ -14,6 +14,7 @@ times the world size — equals the full-batch loss whatever the micro-batch siz
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -123,3 +124,62 @@ def policy_loss(
             ratio=float((ratio.detach() * m).sum()),
         )
     return loss, stats
+
+
+def generalized_jsd(
+    student_logp: Tensor,
+    teacher_logp: Tensor,
+    beta: float = 0.0,
+    token_clip: float | None = None,
+    add_tail: bool = True,
+) -> Tensor:
+    """Generalized Jensen–Shannon divergence per position, on a (top-k) support, clipped per bucket.
+
+    GKD, "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes",
+    arXiv 2306.13649, Eq. 1; as used by OPSD ("Self-Distilled Reasoner", arXiv 2601.18734) with
+    the per-token point-wise clip and tail bucket of THU-BPM/RLCSD ``_sd_generalized_jsd``.
+
+    Per bucket v (s = log p_S, t = log p_T):
+      β = 0:  p_T·(t − s)                                  Σ_v = KL(p_T ‖ p_S), forward KL
+      β = 1:  p_S·(s − t)                                  Σ_v = KL(p_S ‖ p_T), reverse KL
+      else:   M = log((1−β)·p_S + β·p_T);  β·p_T·(t − M) + (1−β)·p_S·(s − M)
+    Each term is clamped from above at ``token_clip`` (when not None) *before* the sum over
+    buckets, so a position's loss can be negative (as the reference). β is compared exactly.
+
+    Args:
+        student_logp: ``[..., K]`` student log-probs, full-vocabulary normalised (with grad).
+        teacher_logp: ``[..., K]`` teacher log-probs at the same token ids (detached here).
+        beta: interpolation β ∈ [0, 1].
+        token_clip: upper clamp of each (position, bucket) term; None disables it.
+        add_tail: append the bucket log(1 − Σ_k p) on both sides (clamped to ≥ ≈ log 1e-7);
+            when False, both sides are renormalised over the K ids instead (a no-op when K is
+            the whole vocabulary).
+
+    Returns:
+        ``[...]`` per-position loss (sum over buckets).
+    """
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"generalized_jsd: beta must be in [0, 1], got {beta}")
+    s = student_logp.float()
+    t = teacher_logp.detach().float()
+    if add_tail:
+        s, t = _with_tail(s), _with_tail(t)
+    else:
+        s = s - torch.logsumexp(s, dim=-1, keepdim=True)
+        t = t - torch.logsumexp(t, dim=-1, keepdim=True)
+    if beta == 0.0:
+        per = t.exp() * (t - s)
+    elif beta == 1.0:
+        per = s.exp() * (s - t)
+    else:
+        m = torch.logsumexp(torch.stack([s + math.log(1.0 - beta), t + math.log(beta)]), dim=0)
+        per = beta * t.exp() * (t - m) + (1.0 - beta) * s.exp() * (s - m)
+    if token_clip is not None:
+        per = per.clamp(max=token_clip)
+    return per.sum(dim=-1)
+
+
+def _with_tail(logp: Tensor) -> Tensor:
+    """``[..., K]`` → ``[..., K+1]``: append log(1 − Σ_k p), computed as log(−expm1(lse))."""
+    lse = torch.logsumexp(logp, dim=-1, keepdim=True).clamp(max=-1e-7)
+    return torch.cat([logp, torch.log(-torch.expm1(lse))], dim=-1)

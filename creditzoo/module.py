@@ -6,6 +6,7 @@ which scoring passes to run and feeds ``Credit.advantages`` to the shared loss.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,14 +17,15 @@ import lightning as L
 import torch
 
 from creditzoo.algorithms._ops import informative_group_fraction
-from creditzoo.algorithms.base import Algorithm
+from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS, Algorithm
 from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.scorer import BatchScorer
-from creditzoo.rollout.scoring import token_logprobs
+from creditzoo.rollout.scoring import score_tokens
 from creditzoo.rollout.sequences import Sequences
+from creditzoo.rollout.teacher import TEACHER_FIELDS, Teacher
 from creditzoo.types import RolloutBatch
 from creditzoo.verify import MathVerifier
 
@@ -65,6 +67,7 @@ class RLVRModule(L.LightningModule):
         render: PromptRenderer,
         sampler: HFSampler,
         scorer: BatchScorer,
+        teacher: Teacher | None = None,
         validate: Callable[[RLVRModule], dict[str, float]] | None = None,
     ) -> None:
         super().__init__()
@@ -77,13 +80,19 @@ class RLVRModule(L.LightningModule):
         self.render = render
         self.sampler = sampler
         self.scorer = scorer
+        self.teacher = teacher
         self.validate = validate
         self.tokens_generated = 0
         # The loss's KL penalty needs the reference pass whatever the algorithm reads.
-        self.fields_needed = set(algorithm.requires) | (
-            {"ref_logprobs"} if settings.kl_coef > 0 else set()
-        )
+        needed = set(algorithm.requires) | ({"ref_logprobs"} if settings.kl_coef > 0 else set())
+        self.teacher_fields = needed & TEACHER_FIELDS
+        self.fields_needed = needed - TEACHER_FIELDS
         scorer.check_requires(self.fields_needed, algorithm.name)
+        if self.teacher_fields and teacher is None:
+            raise ValueError(
+                f"algorithm {algorithm.name!r} requires {sorted(self.teacher_fields)} but the run "
+                f"has no teacher"
+            )
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
 
     # ----------------------------------------------------------------- Lightning plumbing
@@ -94,10 +103,16 @@ class RLVRModule(L.LightningModule):
         )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["creditzoo"] = {"tokens_generated": self.tokens_generated}
+        checkpoint["creditzoo"] = {
+            "tokens_generated": self.tokens_generated,
+            "teacher": self.teacher.weights.state_dict() if self.teacher else {},
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.tokens_generated = checkpoint.get("creditzoo", {}).get("tokens_generated", 0)
+        state = checkpoint.get("creditzoo", {})
+        self.tokens_generated = state.get("tokens_generated", 0)
+        if self.teacher is not None:
+            self.teacher.weights.load_state_dict(state.get("teacher", {}))
 
     # ----------------------------------------------------------------- the step
     def training_step(self, batch: StepBatch, batch_idx: int) -> None:
@@ -121,6 +136,11 @@ class RLVRModule(L.LightningModule):
             fields = self.scorer.score(seqs, self.fields_needed)
         verdicts = pending.result()
         timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
+        if self.teacher_fields:
+            with _timed(timings, "teacher"):
+                fields.update(
+                    self.teacher.score(seqs, problems, s.group_size, verdicts, self.teacher_fields)
+                )
 
         rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
         group_offset = self.global_rank * len(problems)
@@ -137,6 +157,8 @@ class RLVRModule(L.LightningModule):
             credit = self.algorithm.compute(rollout)
         with _timed(timings, "update"):
             stats, loss_value, gap = self._update(seqs, rollout, credit.advantages)
+        if self.teacher is not None:
+            self.teacher.weights.after_step(step + 1)
         timings["step"] = time.perf_counter() - t_step
 
         lengths = seqs.response_mask.sum(dim=1).float()
@@ -152,6 +174,7 @@ class RLVRModule(L.LightningModule):
             "policy/logprob_gap_mean": gap[0],
             "policy/logprob_gap_max": gap[1],
             "tokens/generated_total": float(self.tokens_generated),
+            "leak/mention_rate": mention_rate(seqs.texts),
             **{f"loss/{k}": v for k, v in stats.items()},
             **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
             **{f"time/{k}": v for k, v in timings.items()},
@@ -168,6 +191,7 @@ class RLVRModule(L.LightningModule):
     def _update(
         self, seqs: Sequences, rollout: RolloutBatch, advantages: torch.Tensor
     ) -> tuple[dict[str, float], float, tuple[float, float]]:
+        """One optimizer step over micro-batches; the loss is normalised over the global batch."""
         s = self.settings
         opt = self.optimizers()
         mask = rollout.response_mask
@@ -177,14 +201,14 @@ class RLVRModule(L.LightningModule):
             total_rows=self._global_sum(float(mask.shape[0])),
             max_len=s.max_new_tokens,
         )
-        world = self.trainer.world_size
+        distill = self.algorithm.objective == "distill"
         opt.zero_grad(set_to_none=True)
         totals = PolicyLossStats()
-        loss_value, entropy_sum, gap_sum, gap_max = 0.0, 0.0, 0.0, 0.0
+        sums = {"loss": 0.0, "entropy": 0.0, "gap": 0.0, "gap_max": 0.0, "distill": 0.0}
         for start in range(0, seqs.num_rows, s.micro_batch_size):
             sl = slice(start, start + s.micro_batch_size)
             part = seqs.rows(sl)
-            logp, entropy = token_logprobs(
+            scores = score_tokens(
                 self.policy,
                 part.prompt_ids,
                 part.prompt_mask,
@@ -192,22 +216,31 @@ class RLVRModule(L.LightningModule):
                 part.response_mask,
                 temperature=s.temperature,
                 with_entropy=True,
+                gather_ids=rollout.extras[TEACHER_TOPK_IDS][sl] if distill else None,
             )
-            m = part.response_mask.to(logp.device)
-            old = rollout.logprobs[sl].to(logp.device)
+            logp = scores.logprobs
+            device = logp.device
+            m = part.response_mask.to(device)
+            weights = normalizer.token_weights(m)
+            old = rollout.logprobs[sl].to(device)
+            ref = None if rollout.ref_logprobs is None else rollout.ref_logprobs[sl].to(device)
             loss, stats = policy_loss(
                 logp,
                 old,
-                advantages[sl].to(logp.device),
+                advantages[sl].to(device),
                 m,
-                normalizer.token_weights(m),
+                weights,
                 clip_low=s.clip_low,
                 clip_high=s.clip_high,
-                ref_logp=None
-                if rollout.ref_logprobs is None
-                else rollout.ref_logprobs[sl].to(logp.device),
+                ref_logp=ref,
                 kl_coef=s.kl_coef,
             )
+            if distill:
+                teacher_topk = rollout.extras[TEACHER_TOPK_LOGPROBS][sl].to(device)
+                per_token = self.algorithm.distill_loss(scores.gathered, teacher_topk)
+                distill_part = (per_token * weights).sum()
+                loss = loss + distill_part
+                sums["distill"] += float(distill_part.detach())
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"non-finite loss ({float(loss)}) at step {self.global_step}; the run stops "
@@ -215,25 +248,24 @@ class RLVRModule(L.LightningModule):
                     f"check the algorithm's advantages."
                 )
             # DDP averages gradients over ranks; the normaliser already divides by global counts.
-            self.manual_backward(loss * world)
+            self.manual_backward(loss * self.trainer.world_size)
             totals.add(stats)
-            loss_value += float(loss.detach())
             with torch.no_grad():
-                entropy_sum += float((entropy * m).sum())
-                diff = (logp.detach() - old).abs() * m
-                gap_sum += float(diff.sum())
-                gap_max = max(gap_max, float(diff.max()) if diff.numel() else 0.0)
+                gap = (logp.detach() - old).abs() * m
+                sums["loss"] += float(loss.detach())
+                sums["entropy"] += float((scores.entropy * m).sum())
+                sums["gap"] += float(gap.sum())
+                sums["gap_max"] = max(sums["gap_max"], float(gap.max()) if gap.numel() else 0.0)
         if s.max_grad_norm:
             self.clip_gradients(
                 opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm"
             )
         opt.step()
         n_tok = max(totals.tokens, 1.0)
-        return (
-            {**totals.means(), "entropy": entropy_sum / n_tok},
-            loss_value,
-            (gap_sum / n_tok, gap_max),
-        )
+        stats = {**totals.means(), "entropy": sums["entropy"] / n_tok}
+        if distill:
+            stats["distill"] = sums["distill"]
+        return stats, sums["loss"], (sums["gap"] / n_tok, sums["gap_max"])
 
     def _global_sum(self, value: float) -> float:
         if self.trainer.world_size == 1:
@@ -258,6 +290,15 @@ class RLVRModule(L.LightningModule):
 
     def teardown(self, stage: str) -> None:
         self._pool.shutdown(wait=False)
+
+
+# Phrases by which a response refers to context only the teacher saw (the leakage RLSD warns of).
+_MENTIONS = re.compile(r"reference|given answer|provided (?:answer|solution)|hint", re.IGNORECASE)
+
+
+def mention_rate(texts: list[str]) -> float:
+    """Fraction of responses that mention the privileged context."""
+    return sum(bool(_MENTIONS.search(t)) for t in texts) / max(len(texts), 1)
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:

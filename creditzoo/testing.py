@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import torch
 
+from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS
 from creditzoo.registry import build_algorithm
 from creditzoo.types import OPTIONAL_FIELDS, Credit, RolloutBatch
 
@@ -29,6 +30,7 @@ def make_batch(
     *,
     num_negatives: int = 2,
     vocab: int = 50,
+    top_k: int = 5,
     seed: int = 0,
 ) -> RolloutBatch:
     """A random but realistic batch with every optional field filled.
@@ -65,6 +67,12 @@ def make_batch(
         ),
         teacher_entropies=masked(torch.rand(n, max_len, generator=g) * 2.0),
         ref_logprobs=masked(logp(n, max_len)),
+        extras={
+            TEACHER_TOPK_IDS: torch.randint(0, vocab, (n, max_len, top_k), generator=g),
+            TEACHER_TOPK_LOGPROBS: torch.log_softmax(
+                torch.randn(n, max_len, top_k + 1, generator=g), -1
+            )[..., :top_k],
+        },
     )
 
 
@@ -130,7 +138,10 @@ def check_missing_required_field(name: str) -> None:
     algo = build_algorithm(name)
     batch = make_batch()
     for field in sorted(algo.requires):
-        stripped = batch.replace(**{field: None}) if field in OPTIONAL_FIELDS else batch
+        if field in OPTIONAL_FIELDS:
+            stripped = batch.replace(**{field: None})
+        else:  # extras-backed fields ("teacher_topk", "pkg/field")
+            stripped = batch.replace(extras={})
         try:
             algo.check_batch(stripped)
         except ValueError as err:
@@ -183,4 +194,9 @@ def _pad(batch: RolloutBatch, extra: int) -> RolloutBatch:
         "ref_logprobs",
     ):
         changes[f] = pad(getattr(batch, f))
+    # Extras are [N, T, ...]: pad their time dimension.
+    changes["extras"] = {
+        k: torch.nn.functional.pad(v, (0, 0) * (v.dim() - 2) + (0, extra))
+        for k, v in batch.extras.items()
+    }
     return batch.replace(**changes)

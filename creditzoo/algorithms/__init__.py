@@ -2,5 +2,9 @@
 
 from creditzoo.algorithms import (
     base,  # noqa: F401  (first: the registry imports it)
+    cepo,  # noqa: F401
     grpo,  # noqa: F401
+    opsd,  # noqa: F401
+    rlcsd,  # noqa: F401
+    rlsd,  # noqa: F401
 )

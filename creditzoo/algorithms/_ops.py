@@ -22,14 +22,14 @@ def group_baseline_advantage(
     rewards = rewards.float()
     _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
     num_groups = counts.numel()
-    sums = torch.zeros(num_groups, dtype=rewards.dtype).index_add_(0, inverse, rewards)
+    sums = rewards.new_zeros(num_groups).index_add_(0, inverse, rewards)
     means = sums / counts
     centred = rewards - means[inverse]
     singleton = counts[inverse] == 1
     if scale == "none":
         adv = centred
     elif scale == "group":
-        sq = torch.zeros(num_groups, dtype=rewards.dtype).index_add_(0, inverse, centred**2)
+        sq = rewards.new_zeros(num_groups).index_add_(0, inverse, centred**2)
         std = (sq / (counts - 1).clamp(min=1)).sqrt()
         adv = centred / (std[inverse] + eps)
     elif scale == "batch":
@@ -58,6 +58,37 @@ def informative_group_fraction(rewards: Tensor, group_ids: Tensor) -> float:
     _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
     n = counts.numel()
     r = rewards.float()
-    hi = torch.full((n,), -torch.inf).scatter_reduce(0, inverse, r, "amax")
-    lo = torch.full((n,), torch.inf).scatter_reduce(0, inverse, r, "amin")
+    hi = r.new_full((n,), -torch.inf).scatter_reduce(0, inverse, r, "amax")
+    lo = r.new_full((n,), torch.inf).scatter_reduce(0, inverse, r, "amin")
     return float((hi > lo).float().mean()) if n else 0.0
+
+
+def linear_decay(value0: float, step: int, steps: int) -> float:
+    """``value0·max(0, 1 − step/steps)``; ``steps <= 0`` keeps ``value0`` constant.
+
+    ``step`` is 0-based, so step 0 gets the full value and step ≥ ``steps`` gets 0 (the same
+    schedule as the RLCSD reference's 1-based ``λ0·(1 − (s−1)/D)``).
+    """
+    if steps <= 0:
+        return float(value0)
+    return float(value0) * max(0.0, 1.0 - step / steps)
+
+
+def evidence_weight(
+    adv_rows: Tensor, delta: Tensor, lam: float, eps_w: float
+) -> tuple[Tensor, Tensor]:
+    """RLSD/CEPO per-token advantage multiplier (arXiv 2604.03128, 2605.19436).
+
+    w = clip(exp(sign(A_i)·Δ), 1−ε_w, 1+ε_w);  multiplier = (1−λ) + λ·w, so Â = A_i · multiplier.
+
+    Args:
+        adv_rows: ``[N]`` outcome advantages A_i (only their sign is used).
+        delta: ``[N, T]`` per-token log-ratio Δ (no grad).
+    Returns:
+        (multiplier ``[N, T]``, bool ``[N, T]`` where the unclipped weight reached a bound).
+    """
+    # The exponent clamp only avoids inf; any |x| > log(1+ε_w) is clipped to a bound anyway.
+    raw = torch.exp((torch.sign(adv_rows)[:, None] * delta.float()).clamp(-60.0, 60.0))
+    low, high = 1.0 - eps_w, 1.0 + eps_w
+    at_bound = (raw <= low) | (raw >= high)
+    return (1.0 - lam) + lam * raw.clamp(low, high), at_bound

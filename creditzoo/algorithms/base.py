@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from torch import Tensor
+
 from creditzoo.types import Credit, RolloutBatch
 
 Objective = Literal["pg", "distill"]
@@ -25,16 +27,33 @@ class Algorithm:
             extra forward passes these need. An instance may narrow or widen it from its
             parameters (set it in ``__post_init__``).
         objective: ``"pg"`` — advantages feed the PPO-clip surrogate; ``"distill"`` — the loop
-            also adds the distillation loss.
+            also adds ``distill_loss`` (full-distribution distillation, e.g. OPSD).
     """
 
     name: ClassVar[str] = ""
     requires: frozenset[str] = frozenset()
-    objective: ClassVar[Objective] = "pg"
+    objective: Objective = "pg"
+
+    # What the teacher passes look like, when ``requires`` asks for them. Plain attributes: a
+    # subclass may turn any of them into a parameter by declaring it as a dataclass field.
+    teacher_context: str = "answer"  # privileged context of teacher_logprobs (rollout/teacher.py)
+    teacher_weights: str = "snapshot"  # live | fixed | snapshot | ema (overridable by config)
+    num_negatives: int = 1  # K of neg_teacher_logprobs (wrong-answer contexts)
+    teacher_top_k: int = 0  # K of the teacher's top-k distribution ("teacher_topk" field)
 
     def compute(self, batch: RolloutBatch) -> Credit:
         """Pure: no grad, no I/O, no collectives. Returns advantages of shape ``[N, T]``."""
         raise NotImplementedError
+
+    def distill_loss(self, student_topk: Tensor, teacher_topk: Tensor) -> Tensor:
+        """Per-token distillation loss ``[n, T]`` for ``objective == "distill"`` (with grad).
+
+        Args:
+            student_topk: ``[n, T, K]`` student log-probs (full-vocabulary normalised, with grad)
+                at the teacher's top-K token ids.
+            teacher_topk: ``[n, T, K]`` teacher log-probs at the same ids (no grad).
+        """
+        raise NotImplementedError(f"algorithm {self.name!r} has objective {self.objective!r}")
 
     def check_batch(self, batch: RolloutBatch) -> None:
         """Raise a clear error if a field listed in ``requires`` is missing."""
@@ -48,6 +67,14 @@ class Algorithm:
 
 
 def _field(batch: RolloutBatch, name: str) -> object:
+    if name == "teacher_topk":  # stored as two extras tensors
+        return batch.extras.get(TEACHER_TOPK_LOGPROBS)
     if "/" in name:
         return batch.extras.get(name)
     return getattr(batch, name, None)
+
+
+# The teacher's top-k next-token distribution at every response position, filled when an
+# algorithm requires "teacher_topk": ids [N, T, K] (long) and log-probs [N, T, K].
+TEACHER_TOPK_IDS = "teacher/topk_ids"
+TEACHER_TOPK_LOGPROBS = "teacher/topk_logprobs"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
 from creditzoo.data.problem import Problem
@@ -33,9 +34,25 @@ class PromptRenderer:
             ) from None
 
     def __call__(self, problem: Problem, template: str | None = None) -> str:
-        text = self.content(problem, template)
+        return self.wrap(self.content(problem, template))
+
+    def wrap(self, text: str) -> str:
+        """The user turn ``text`` as the model sees it, ready for the assistant's response."""
         if not self.uses_chat_template:
             return text
         return self.tokenizer.apply_chat_template(
             [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
         )
+
+    def encode(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
+        """Rendered prompts → left-padded ``[n, P]`` ids and bool mask."""
+        return encode_left_padded(self.tokenizer, prompts)
+
+
+def encode_left_padded(
+    tokenizer: PreTrainedTokenizerBase, prompts: list[str]
+) -> tuple[Tensor, Tensor]:
+    """Left padding, so every prompt ends where its response starts."""
+    tokenizer.padding_side = "left"
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    return enc["input_ids"], enc["attention_mask"].bool()

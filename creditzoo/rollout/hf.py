@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from creditzoo.data.prompts import encode_left_padded
 from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
 
 
@@ -31,9 +32,7 @@ class HFSampler:
 
     def encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded ``[N, P]`` ids and bool mask. Prompts are already fully rendered."""
-        self.tokenizer.padding_side = "left"
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        return enc["input_ids"], enc["attention_mask"].bool()
+        return encode_left_padded(self.tokenizer, prompts)
 
     @torch.no_grad()
     def generate(

@@ -1,0 +1,98 @@
+"""CEPO — RLSD's evidence weight with a wrong-answer teacher in place of the student.
+
+Paper: "CEPO: RLVR Self-Distillation using Contrastive Evidence Policy Optimization",
+arXiv 2605.19436 (code: ahmedheakl/CEPO ``apply_cepo_weighting``).
+
+Formula (per row i, token t; no grad anywhere):
+  A_i      = GRPO outcome advantage (``scale_rewards``, ``eps`` as in grpo)
+  Δ[i, t]  = teacher_logprobs − neg_teacher_logprobs[:, 0]     (answer vs wrong-answer context)
+             = 0 on rows whose neg_mask[:, 0] is False (no rejected sibling to contrast with)
+  w[i, t]  = clip(exp(sign(A_i)·Δ), 1−ε_w, 1+ε_w)
+  Â[i, t]  = A_i·((1−λ) + λ·w)                               λ = λ0·max(0, 1 − step/decay_steps)
+The contrast cancels the student prior (fluency) that RLSD's Δ carries; sign(Â) = sign(A_i).
+
+Reads: rewards [N], group_ids [N], response_mask [N, T], logprobs [N, T] (metrics only),
+teacher_logprobs [N, T], neg_teacher_logprobs [N, K≥1, T] (slot 0 used), neg_mask [N, K], step.
+Returns advantages [N, T] (0 off-mask).
+Reduces to: grpo when λ0 = 0, when step ≥ decay_steps, or on rows without a wrong context.
+
+Deviations: none in the formula. The paper's README says a group without a wrong rollout
+"reduces to RLSD"; its code (and this) gives GRPO there. The wrong context is built by the
+teacher module (rollout/teacher.py: answer of the worst rejected sibling), not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from creditzoo.algorithms._ops import (
+    evidence_weight,
+    group_baseline_advantage,
+    linear_decay,
+    masked_mean,
+)
+from creditzoo.algorithms.base import Algorithm
+from creditzoo.registry import register
+from creditzoo.types import Credit, RolloutBatch
+
+
+@register("cepo")
+@dataclass
+class CEPO(Algorithm):
+    """Contrastive evidence reweighting of the GRPO advantage.
+
+    Args:
+        lambda_init: λ0, the weight of the contrastive evidence at step 0.
+        lambda_decay_steps: λ decays linearly to 0 over this many optimizer steps (≤ 0: constant).
+        epsilon_w: clip half-width ε_w of the evidence weight w.
+        scale_rewards: as grpo's (``"group"``, ``"batch"``, ``"none"``).
+        eps: added to the reward std.
+    """
+
+    lambda_init: float = 0.5
+    lambda_decay_steps: int = 25
+    epsilon_w: float = 0.2
+    scale_rewards: Literal["group", "batch", "none"] = "group"
+    eps: float = 1e-6
+
+    requires = frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
+    teacher_context = "answer"
+    teacher_weights = "live"
+    num_negatives = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.lambda_init <= 1.0:
+            raise ValueError(f"cepo: lambda_init must be in [0, 1], got {self.lambda_init}")
+        if not 0.0 <= self.epsilon_w < 1.0:
+            raise ValueError(f"cepo: epsilon_w must be in [0, 1), got {self.epsilon_w}")
+
+    @torch.no_grad()
+    def compute(self, batch: RolloutBatch) -> Credit:
+        self.check_batch(batch)
+        assert batch.teacher_logprobs is not None and batch.neg_teacher_logprobs is not None
+        assert batch.neg_mask is not None
+        mask = batch.response_mask
+        has_neg = batch.neg_mask[:, 0].bool()
+        adv = group_baseline_advantage(batch.rewards, batch.group_ids, self.scale_rewards, self.eps)
+        lam = linear_decay(self.lambda_init, batch.step, self.lambda_decay_steps)
+        contrast = batch.teacher_logprobs.float() - batch.neg_teacher_logprobs[:, 0].float()
+        # where(), not a product: an absent context's slot may hold anything, even -inf.
+        delta = torch.where(mask & has_neg[:, None], contrast, 0.0)
+        mult, at_bound = evidence_weight(adv, delta, lam, self.epsilon_w)
+        advantages = adv[:, None] * mult * mask
+        signal = mask & (adv != 0)[:, None]
+        kl = torch.where(mask, batch.logprobs.float() - batch.teacher_logprobs.float(), 0.0)
+        return Credit(
+            advantages=advantages,
+            metrics={
+                "lambda": lam,
+                "clip_frac_w": masked_mean(at_bound.float(), signal),
+                "delta_abs_mean": masked_mean(delta.abs(), mask),
+                "teacher_student_kl": masked_mean(kl, mask),  # k1 estimate of KL(S‖T)
+                "adv_abs_mean": masked_mean(advantages.abs(), mask),
+                "neg_available": float(has_neg.float().mean()) if has_neg.numel() else 0.0,
+            },
+        )
