@@ -3,7 +3,7 @@
 Contexts (DESIGN §4), rendered from versioned templates in the data config:
   answer           the reference answer only (RLSD's default)
   solution         the reference solution (OPSD's default)
-  wrong_answer     a rejected sibling's answer, in the *answer* template (CEPO, RLCSD negatives)
+  wrong_answer     a rejected sibling's answer (CEPO) or response (RLCSD), positive's template
   correct_sibling  a correct sibling's response, never the row's own (RLCSD's positive)
 Weights: live (the current policy), fixed (the initial policy), snapshot (copied every
 ``sync_every`` steps), ema (θ_T ← d·θ_T + (1−d)·θ).
@@ -111,26 +111,34 @@ class ContextBuilder:
             )
         raise ValueError(f"unknown teacher context {context!r}; known: {', '.join(CONTEXTS)}")
 
-    def negatives(self, group: _Group, row: int, k: int) -> list[str]:
+    def negatives(self, group: _Group, row: int, k: int, context: str = "answer") -> list[str]:
         """Up to ``k`` wrong-answer prompts from the row's rejected siblings, worst first.
 
         Worst = lowest reward, then the most frequent wrong answer; each answer is used once, and
-        the row's own response is never its own negative.
+        the row's own response is never its own negative. The template mirrors the positive one
+        so that only the evidence differs: with ``correct_sibling`` the wrong sibling's whole
+        response is shown, otherwise its answer in the ``answer`` template.
         """
         wrong: Counter[str] = Counter()
         reward: dict[str, float] = {}
-        for j, v in zip(group.rows, group.verdicts, strict=True):
+        example: dict[str, str] = {}
+        for j, text, v in zip(group.rows, group.texts, group.verdicts, strict=True):
             if j == row or v.correct or not v.parsed or v.parsed == group.problem.answer:
                 continue
             wrong[v.parsed] += 1
             reward[v.parsed] = min(reward.get(v.parsed, v.reward), v.reward)
-        order = sorted(wrong, key=lambda a: (reward[a], -wrong[a]))
+            example.setdefault(v.parsed, text)
+        order = sorted(wrong, key=lambda a: (reward[a], -wrong[a]))[:k]
         p = group.problem
+        if context == "correct_sibling":
+            template = self.templates["correct_sibling"]
+            fills = [{"answer": a, "response": example[a]} for a in order]
+        else:
+            template = self.templates["answer"]
+            fills = [{"answer": a, "response": ""} for a in order]
         return [
-            self.render.wrap(
-                self.templates["answer"].format(problem=p.problem, answer=a, solution=p.solution)
-            )
-            for a in order[:k]
+            self.render.wrap(template.format(problem=p.problem, solution=p.solution, **f))
+            for f in fills
         ]
 
     @staticmethod
@@ -201,7 +209,7 @@ class Teacher:
         if k:
             for i in range(n):
                 for slot, prompt in enumerate(
-                    self.contexts.negatives(groups[i // group_size], i, k)
+                    self.contexts.negatives(groups[i // group_size], i, k, self.context)
                 ):
                     jobs.append((prompt, i, slot))
         results = self._run(

@@ -166,3 +166,13 @@ def test_batched_teacher_passes_equal_separate_passes(tiny) -> None:
         a["neg_teacher_logprobs"], b["neg_teacher_logprobs"], atol=1e-5, rtol=1e-5
     )
     assert torch.equal(a["neg_mask"], b["neg_mask"])
+
+
+def test_negatives_mirror_the_correct_sibling_template() -> None:
+    verdicts = [_verdict(True, "5"), _verdict(False, "6"), _verdict(False, "7")]
+    group = _Group(PROBLEM, range(0, 3), ["r0", "r1", "r2"], verdicts)
+    negs = _builder().negatives(group, 0, k=2, context="correct_sibling")
+    assert negs == [
+        "Compute 2+3. (Reference solution: r1)",
+        "Compute 2+3. (Reference solution: r2)",
+    ]
