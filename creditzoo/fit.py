@@ -181,6 +181,9 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         # The periodic checkpoint may predate the last steps; the finished state is kept too.
         trainer.save_checkpoint(resume)
         final = validate(module)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics(final, step=trainer.global_step)
+            trainer.logger.finalize("success")
         log.info("after training: %s", _headline(final))
     finally:
         verifier.close()

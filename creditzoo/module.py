@@ -185,7 +185,13 @@ class RLVRModule(L.LightningModule):
         self.log("reward", metrics["reward/mean"], prog_bar=True, logger=False)
         if s.log_samples_every and step % s.log_samples_every == 0:
             self._log_samples(step, problems, seqs, verdicts)
-        if self.validate is not None and s.eval_every and (step + 1) % s.eval_every == 0:
+        last = step + 1 >= self.trainer.max_steps  # the final evaluation follows fit()
+        if (
+            self.validate is not None
+            and s.eval_every
+            and (step + 1) % s.eval_every == 0
+            and not last
+        ):
             self.log_dict(self.validate(self), on_step=True)
 
     def _update(
