@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -16,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from creditzoo.curves import read_curves
 from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.data.sources import build_source
@@ -174,6 +176,7 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         else:
             initial = validate(module)
             write_json_atomic(initial_path, initial)
+            trainer.logger.log_metrics(initial, step=0)
             log.info("before training: %s", _headline(initial))
         trainer.fit(
             module, datamodule=datamodule, ckpt_path=str(resume) if resume.exists() else None
@@ -194,7 +197,8 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "data": data_cfg["name"],
         "seed": cfg.seed,
         "steps": trainer.global_step,
-        "wall_time_s": time.time() - started,
+        "wall_time_s": time.time() - started,  # this invocation, evaluations included
+        "train_time_s": module.train_seconds,  # all training steps, across resumes
         "tokens_generated": module.tokens_generated,
         "initial": _by_split(json.loads(initial_path.read_text()))
         if initial_path.exists()
@@ -202,6 +206,9 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "final": _by_split(final),
         "eval_settings": OmegaConf.to_container(cfg.eval, resolve=True),
         "versions": _versions(),
+        "machine": _machine(),
+        "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "curves": read_curves(out / "tb"),
     }
     write_json_atomic(out / "results.json", results)
     return results
@@ -242,6 +249,18 @@ def _headline(flat: dict[str, float]) -> str:
         for k in flat
         if k.endswith("/acc")
     )
+
+
+def _machine() -> dict[str, object]:
+    import platform
+
+    return {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(terse=True),
+        "processor": platform.processor() or platform.machine(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def _versions() -> dict[str, str]:

@@ -83,6 +83,7 @@ class RLVRModule(L.LightningModule):
         self.teacher = teacher
         self.validate = validate
         self.tokens_generated = 0
+        self.train_seconds = 0.0
         # The loss's KL penalty needs the reference pass whatever the algorithm reads.
         needed = set(algorithm.requires) | ({"ref_logprobs"} if settings.kl_coef > 0 else set())
         self.teacher_fields = needed & TEACHER_FIELDS
@@ -105,12 +106,14 @@ class RLVRModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["creditzoo"] = {
             "tokens_generated": self.tokens_generated,
+            "train_seconds": self.train_seconds,
             "teacher": self.teacher.weights.state_dict() if self.teacher else {},
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("creditzoo", {})
         self.tokens_generated = state.get("tokens_generated", 0)
+        self.train_seconds = state.get("train_seconds", 0.0)
         if self.teacher is not None:
             self.teacher.weights.load_state_dict(state.get("teacher", {}))
 
@@ -160,6 +163,7 @@ class RLVRModule(L.LightningModule):
         if self.teacher is not None:
             self.teacher.weights.after_step(step + 1)
         timings["step"] = time.perf_counter() - t_step
+        self.train_seconds += timings["step"]
 
         lengths = seqs.response_mask.sum(dim=1).float()
         self.tokens_generated += int(lengths.sum())
