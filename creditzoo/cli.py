@@ -15,13 +15,25 @@ import sys
 USAGE = """usage: creditzoo <command> [key=value ...]
 
 commands:
-  fit    train with RLVR (Hydra overrides; -m sweeps, e.g. -m algorithm=grpo seed=0,1)
-  list   algorithms (with what they require), models, data
+  fit          train with RLVR (Hydra overrides; -m sweeps, e.g. -m algorithm=grpo seed=0,1)
+  eval         score a model or checkpoint: model=… | ckpt=<run dir>, benchmark=…, k=…, limit=…
+  leaderboard  runs=<dir of runs> out=<dir>: table (mean ± 95% CI over seeds) and plots
+  list         algorithms (with what they require), models, data, benchmarks
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from creditzoo.registry import PluginLoadError
+
+    try:
+        return _main(argv)
+    except PluginLoadError as err:
+        print(f"creditzoo: {err}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
@@ -29,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if command == "fit":
         return _fit(rest)
+    if command == "eval":
+        return _hydra("eval", rest)
+    if command == "leaderboard":
+        from creditzoo.leaderboard import main as leaderboard_main
+
+        return leaderboard_main(rest)
     if command == "list":
         from creditzoo.listing import print_listing
 
@@ -64,12 +82,17 @@ def _fit(overrides: list[str]) -> int:
         for item in overrides:
             if item.startswith("output_dir=") and item.split("=", 1)[1] not in ("", "null"):
                 overrides = [*overrides, f"hydra.run.dir={item.split('=', 1)[1]}"]
-    from creditzoo.hydra_app import fit_app, register_configs
+    return _hydra("fit", overrides)
 
-    register_configs()
-    sys.argv = ["creditzoo-fit", *overrides]
+
+def _hydra(command: str, overrides: list[str]) -> int:
+    from creditzoo import hydra_app
+
+    hydra_app.register_configs()
+    app = {"fit": hydra_app.fit_app, "eval": hydra_app.eval_app}[command]
+    sys.argv = [f"creditzoo-{command}", *overrides]
     try:
-        fit_app()
+        app()
     except SystemExit as exit_:
         return int(exit_.code or 0)
     return 0

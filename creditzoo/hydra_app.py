@@ -29,3 +29,10 @@ def fit_app(cfg: DictConfig) -> None:
     results = run_fit(cfg, output_dir)
     log.info("results: %s/results.json", output_dir)
     log.info("final: %s", results["final"])
+
+
+@hydra.main(config_path="configs", config_name="eval", version_base="1.3")
+def eval_app(cfg: DictConfig) -> None:
+    from creditzoo.evaluation import run_eval
+
+    run_eval(cfg, HydraConfig.get().runtime.output_dir)

@@ -21,9 +21,13 @@ from creditzoo.algorithms.base import Algorithm
 ENTRY_POINT_GROUP = "creditzoo.algorithms"
 
 _REGISTRY: dict[str, type[Algorithm]] = {}
-_plugins_loaded = False
+_plugins_state = "unloaded"  # unloaded → loading → loaded; a failure leaves it "unloaded"
 
 A = TypeVar("A", bound=type[Algorithm])
+
+
+class PluginLoadError(RuntimeError):
+    """An installed plugin could not be imported or registered under its entry-point name."""
 
 
 class UnknownAlgorithmError(KeyError):
@@ -57,21 +61,38 @@ def register(name: str) -> Callable[[A], A]:
 
 def load_plugins() -> None:
     """Import every module declared under the ``creditzoo.algorithms`` entry-point group once."""
-    global _plugins_loaded
-    if _plugins_loaded:
+    global _plugins_state
+    if _plugins_state != "unloaded":  # "loading": a plugin asked for the registry while importing
         return
-    _plugins_loaded = True
-    import creditzoo.algorithms  # noqa: F401  (built-ins register on import)
+    _plugins_state = "loading"
+    try:
+        import creditzoo.algorithms  # noqa: F401  (built-ins register on import)
 
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        before = set(_REGISTRY)
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            _load_entry_point(ep)
+    except BaseException:
+        _plugins_state = "unloaded"  # fail again, loudly, on the next call
+        raise
+    _plugins_state = "loaded"
+
+
+def _load_entry_point(ep: metadata.EntryPoint) -> None:
+    package = ep.dist.name if ep.dist is not None else "an unknown package"
+    before = set(_REGISTRY)
+    try:
         ep.load()
-        if ep.name not in _REGISTRY:
-            added = sorted(set(_REGISTRY) - before)
-            raise ValueError(
-                f"entry point {ep.name!r} ({ep.value}) registered {added or 'nothing'} instead "
-                f"of {ep.name!r}: the entry-point name must equal the @register name"
-            )
+    except Exception as err:
+        raise PluginLoadError(
+            f"creditzoo plugin {ep.name!r} = {ep.value!r} from package {package!r} failed to "
+            f"load: {type(err).__name__}: {err}. Fix or uninstall that package."
+        ) from err
+    if ep.name not in _REGISTRY:
+        added = sorted(set(_REGISTRY) - before)
+        raise PluginLoadError(
+            f"entry point {ep.name!r} ({ep.value}, package {package!r}) registered "
+            f"{added or 'nothing'} instead of {ep.name!r}: the entry-point name must equal the "
+            f"@register name"
+        )
 
 
 def list_algorithms() -> list[str]:

@@ -92,3 +92,29 @@ def evidence_weight(
     low, high = 1.0 - eps_w, 1.0 + eps_w
     at_bound = (raw <= low) | (raw >= high)
     return (1.0 - lam) + lam * raw.clamp(low, high), at_bound
+
+
+def sibling_table(values: Tensor, group_ids: Tensor) -> tuple[Tensor, Tensor]:
+    """Each row's siblings' values: ``[N]`` → (``[N, G]`` values, bool ``[N, G]`` mask).
+
+    Row i holds its whole group's values in row order, then zeros; the mask is True on the
+    other rows of the group only (row i's own slot and the padding are False, with finite
+    values). G is the largest group size, so memory is N·G, not N². A row alone in its group has
+    an all-False mask.
+    """
+    n = values.shape[0]
+    if n == 0:
+        return values.new_zeros(0, 0), torch.zeros(0, 0, dtype=torch.bool, device=values.device)
+    _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
+    g_max = int(counts.max())
+    order = torch.argsort(inverse, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.empty_like(inverse)
+    rank[order] = torch.arange(n, device=values.device) - starts[inverse[order]]
+    table = values.new_zeros(counts.numel(), g_max)
+    table[inverse, rank] = values
+    filled = torch.zeros(counts.numel(), g_max, dtype=torch.bool, device=values.device)
+    filled[inverse, rank] = True
+    mask = filled[inverse].clone()
+    mask[torch.arange(n, device=values.device), rank] = False
+    return table[inverse], mask

@@ -51,7 +51,7 @@ def evaluate(
                 "status": [verdicts[r].status for r in rows],
             }
         )
-    metrics = summarize(correct, k)
+    metrics = summarize(correct, k, [item["parsed"] for item in items])
     metrics["response_length"] = sum(lengths) / max(len(lengths), 1)
     metrics["no_answer_rate"] = sum(v.status == "no_answer" for v in verdicts) / max(
         len(verdicts), 1

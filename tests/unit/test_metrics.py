@@ -21,3 +21,15 @@ def test_summarize_uses_problems_as_the_unit() -> None:
     assert m["acc"] == pytest.approx(0.5)
     assert m["acc_se"] == pytest.approx(0.5 / math.sqrt(3))
     assert m["pass@2"] == pytest.approx(2 / 3)
+
+
+def test_majority_vote_hand_computed() -> None:
+    from creditzoo.harness.metrics import majority_correct
+
+    # Answers 7, 7, 5 with 7 wrong → the majority (7) is wrong even though one sample is right.
+    assert majority_correct([False, False, True], ["7", "7", "5"]) is False
+    # Tie 5 vs 7 → the first seen (5) wins; no-answer samples do not vote.
+    assert majority_correct([True, False, False], ["5", "7", None]) is True
+    assert majority_correct([False, False], [None, None]) is False
+    m = summarize([[True, False, False]], k=3, parsed=[["5", "7", "7"]])
+    assert m["maj@3"] == 0.0 and m["pass@3"] == 1.0
