@@ -19,6 +19,7 @@ import torch
 from creditzoo.algorithms._ops import informative_group_fraction
 from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS, Algorithm
 from creditzoo.data.datamodule import StepBatch
+from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
 from creditzoo.rollout.hf import HFSampler
@@ -27,7 +28,7 @@ from creditzoo.rollout.scoring import score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.rollout.teacher import TEACHER_FIELDS, Teacher
 from creditzoo.types import RolloutBatch
-from creditzoo.verify import MathVerifier
+from creditzoo.verify import MathVerifier, VerifyResult
 
 
 @dataclass
@@ -120,88 +121,90 @@ class RLVRModule(L.LightningModule):
     # ----------------------------------------------------------------- the step
     def training_step(self, batch: StepBatch, batch_idx: int) -> None:
         step, problems = batch
-        s = self.settings
         timings: dict[str, float] = {}
         t_step = time.perf_counter()
         # Sampling is a function of (seed, step, rank) only, so a resumed run draws the same.
-        torch.manual_seed(_step_seed(s.seed, step, self.global_rank))
+        torch.manual_seed(_step_seed(self.settings.seed, step, self.global_rank))
+        seqs, verdicts, rollout = self._rollout(step, problems, timings)
+        self.algorithm.check_batch(rollout)
+        with _timed(timings, "credit"):
+            credit = self.algorithm.compute(rollout)
+        with _timed(timings, "update"):
+            stats = self._update(seqs, rollout, credit.advantages)
+        if self.teacher is not None:
+            self.teacher.weights.after_step(step + 1)
+        timings["step"] = time.perf_counter() - t_step
+        self.train_seconds += timings["step"]
+        self.tokens_generated += int(seqs.response_mask.sum())
+        self._log_step(step, problems, seqs, verdicts, rollout, credit.metrics, stats, timings)
+        s = self.settings
+        last = step + 1 >= self.trainer.max_steps  # the final evaluation follows fit()
+        if self.validate and s.eval_every and (step + 1) % s.eval_every == 0 and not last:
+            self.log_dict(self.validate(self), on_step=True)
 
+    def _rollout(
+        self, step: int, problems: list[Problem], timings: dict[str, float]
+    ) -> tuple[Sequences, list[VerifyResult], RolloutBatch]:
+        """Sample G responses per problem, verify them, and run the scoring passes needed."""
+        g = self.settings.group_size
         with _timed(timings, "generate"):
-            prompts = [self.render(p) for p in problems for _ in range(s.group_size)]
+            prompts = [self.render(p) for p in problems for _ in range(g)]
             seqs = self.sampler.generate(
-                prompts, max_new_tokens=s.max_new_tokens, temperature=s.temperature
+                prompts,
+                max_new_tokens=self.settings.max_new_tokens,
+                temperature=self.settings.temperature,
             )
-        references = [p.answer for p in problems for _ in range(s.group_size)]
-        # Verification runs in worker processes; overlap it with the scoring passes.
+        references = [p.answer for p in problems for _ in range(g)]
+        # Verification runs in worker processes; overlap it with the behaviour pass.
         t_verify = time.perf_counter()
         pending = self._pool.submit(self.verifier, seqs.texts, references)
         with _timed(timings, "score"):
             fields = self.scorer.score(seqs, self.fields_needed)
         verdicts = pending.result()
         timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
-        if self.teacher_fields:
+        if self.teacher_fields:  # contexts built from siblings' outcomes need the verdicts
             with _timed(timings, "teacher"):
-                fields.update(
-                    self.teacher.score(seqs, problems, s.group_size, verdicts, self.teacher_fields)
-                )
-
-        rewards = torch.tensor([v.reward for v in verdicts], dtype=torch.float32)
-        group_offset = self.global_rank * len(problems)
-        group_ids = torch.arange(len(problems)).repeat_interleave(s.group_size) + group_offset
+                fields.update(self.teacher.score(seqs, problems, g, verdicts, self.teacher_fields))
+        group_ids = torch.arange(len(problems)).repeat_interleave(g)
         rollout = RolloutBatch(
-            rewards=rewards,
-            group_ids=group_ids,
+            rewards=torch.tensor([v.reward for v in verdicts], dtype=torch.float32),
+            group_ids=group_ids + self.global_rank * len(problems),
             response_mask=seqs.response_mask,
             step=step,
             **fields,
         )
-        self.algorithm.check_batch(rollout)
-        with _timed(timings, "credit"):
-            credit = self.algorithm.compute(rollout)
-        with _timed(timings, "update"):
-            stats, loss_value, gap = self._update(seqs, rollout, credit.advantages)
-        if self.teacher is not None:
-            self.teacher.weights.after_step(step + 1)
-        timings["step"] = time.perf_counter() - t_step
-        self.train_seconds += timings["step"]
+        return seqs, verdicts, rollout
 
+    def _log_step(
+        self, step, problems, seqs, verdicts, rollout, algo_metrics, stats, timings
+    ) -> None:
         lengths = seqs.response_mask.sum(dim=1).float()
-        self.tokens_generated += int(lengths.sum())
+        rewards = rollout.rewards
         metrics = {
             "reward/mean": float(rewards.mean()),
-            "reward/accuracy": float(sum(v.correct for v in verdicts) / len(verdicts)),
-            "reward/informative_groups": informative_group_fraction(rewards, group_ids),
+            "reward/accuracy": sum(v.correct for v in verdicts) / len(verdicts),
+            "reward/informative_groups": informative_group_fraction(rewards, rollout.group_ids),
             "response/length_mean": float(lengths.mean()),
             "response/length_max": float(lengths.max()),
-            "response/entropy": stats.pop("entropy"),
-            "loss/total": loss_value,
-            "policy/logprob_gap_mean": gap[0],
-            "policy/logprob_gap_max": gap[1],
             "tokens/generated_total": float(self.tokens_generated),
             "leak/mention_rate": mention_rate(seqs.texts),
-            **{f"loss/{k}": v for k, v in stats.items()},
+            **stats,
             **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
             **{f"time/{k}": v for k, v in timings.items()},
-            **{f"algo/{k}": float(v) for k, v in credit.metrics.items()},
+            **{f"algo/{k}": float(v) for k, v in algo_metrics.items()},
         }
         self.log_dict(metrics, on_step=True, batch_size=len(verdicts))
         self.log("acc", metrics["reward/accuracy"], prog_bar=True, logger=False)
         self.log("reward", metrics["reward/mean"], prog_bar=True, logger=False)
-        if s.log_samples_every and step % s.log_samples_every == 0:
+        if self.settings.log_samples_every and step % self.settings.log_samples_every == 0:
             self._log_samples(step, problems, seqs, verdicts)
-        last = step + 1 >= self.trainer.max_steps  # the final evaluation follows fit()
-        if (
-            self.validate is not None
-            and s.eval_every
-            and (step + 1) % s.eval_every == 0
-            and not last
-        ):
-            self.log_dict(self.validate(self), on_step=True)
 
     def _update(
         self, seqs: Sequences, rollout: RolloutBatch, advantages: torch.Tensor
-    ) -> tuple[dict[str, float], float, tuple[float, float]]:
-        """One optimizer step over micro-batches; the loss is normalised over the global batch."""
+    ) -> dict[str, float]:
+        """One optimizer step over micro-batches; the loss is normalised over the global batch.
+
+        Returns the step's loss, policy and entropy statistics, keyed as they are logged."""
         s = self.settings
         opt = self.optimizers()
         mask = rollout.response_mask
@@ -272,10 +275,18 @@ class RLVRModule(L.LightningModule):
             )
         opt.step()
         n_tok = max(totals.tokens, 1.0)
-        stats = {**totals.means(), "entropy": sums["entropy"] / n_tok}
+        stats = {f"loss/{k}": v for k, v in totals.means().items()}
+        stats |= {
+            "loss/total": sums["loss"],
+            "response/entropy": sums["entropy"] / n_tok,
+            # Behaviour vs training log-probs of the same tokens: 0 up to numerics with HF
+            # rollouts; the rollout/train mismatch once an engine such as vLLM samples.
+            "policy/logprob_gap_mean": sums["gap"] / n_tok,
+            "policy/logprob_gap_max": sums["gap_max"],
+        }
         if distill:
-            stats["distill"] = sums["distill"]
-        return stats, sums["loss"], (sums["gap"] / n_tok, sums["gap_max"])
+            stats["loss/distill"] = sums["distill"]
+        return stats
 
     def _global_sum(self, value: float) -> float:
         if self.trainer.world_size == 1:
