@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from creditzoo.checkpointing import AtomicCheckpointIO, CheckpointOnSigterm
 from creditzoo.curves import read_curves
 from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.prompts import PromptRenderer
@@ -93,6 +94,12 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     algorithm = build_algorithm_from_config(cfg)
+    if cfg.group_size < algorithm.min_group_size:
+        raise ValueError(
+            f"algorithm {algorithm.name!r} needs group_size >= {algorithm.min_group_size}: its "
+            f"credit compares the sibling responses of one prompt, and group_size="
+            f"{cfg.group_size} gives none. Set group_size=8 (the default)."
+        )
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     policy, tokenizer = build_model(**model_cfg)
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
@@ -160,7 +167,8 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         max_steps=cfg.max_steps,
         max_epochs=-1,
         logger=TensorBoardLogger(save_dir=str(out), name="tb", version="", default_hp_metric=False),
-        callbacks=[checkpoint],
+        callbacks=[checkpoint, CheckpointOnSigterm(resume)],
+        plugins=[AtomicCheckpointIO()],
         log_every_n_steps=1,
         num_sanity_val_steps=0,
         limit_val_batches=0,

@@ -40,6 +40,7 @@ class Algorithm:
     teacher_weights: str = "snapshot"  # live | fixed | snapshot | ema (overridable by config)
     num_negatives: int = 1  # K of neg_teacher_logprobs (wrong-answer contexts)
     teacher_top_k: int = 0  # K of the teacher's top-k distribution ("teacher_topk" field)
+    min_group_size: int = 2  # group baselines need siblings; 1 for methods that do not
 
     def compute(self, batch: RolloutBatch) -> Credit:
         """Pure: no grad, no I/O, no collectives. Returns advantages of shape ``[N, T]``."""

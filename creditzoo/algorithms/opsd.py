@@ -60,6 +60,7 @@ class OPSD(Algorithm):
 
     teacher_context = "solution"
     teacher_weights = "fixed"
+    min_group_size = 1  # no group baseline: every response is scored by the teacher alone
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "sampled"):

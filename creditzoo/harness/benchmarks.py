@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from creditzoo.data import arith
 from creditzoo.data.problem import Problem
+
+log = logging.getLogger("creditzoo")
 
 INSTRUCTION = (
     "{problem}\n\nPlease reason step by step, and put your final answer within \\boxed{{}}."
@@ -194,9 +197,16 @@ def _tabular(bench: Benchmark, path: str | None) -> list[Problem]:
             f"benchmark {bench.name}: {path or hub.repo} lacks column(s) {missing}; it has "
             f"{ds.column_names}. Provide {hub.question!r} (question) and {hub.answer!r} (answer)."
         )
-    out = []
+    out, skipped = [], 0
     for i, row in enumerate(ds):
+        if row[hub.answer] is None or not str(row[hub.answer]).strip():
+            skipped += 1  # nothing to verify against: counted, never scored as wrong
+            continue
         answer = hub.answer_parser(str(row[hub.answer]))
         solution = str(row.get(hub.solution, "")) if hub.solution else ""
         out.append(Problem(f"{bench.name}-{i:05d}", str(row[hub.question]), answer, solution))
+    if skipped:
+        log.warning(
+            "benchmark %s: skipped %d row(s) without a reference answer", bench.name, skipped
+        )
     return out
