@@ -213,6 +213,9 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         else None,
         "final": _by_split(final),
         "eval_settings": OmegaConf.to_container(cfg.eval, resolve=True),
+        "teacher": None
+        if teacher is None
+        else {"context": teacher.context, "weights": teacher.weights.mode},
         "versions": _versions(),
         "machine": _machine(),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
