@@ -6,6 +6,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from creditzoo.data.prompts import encode_left_padded
+from creditzoo.rollout.scoring import eval_mode
 from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
 
 
@@ -41,9 +42,7 @@ class HFSampler:
         """One response per prompt string (repeat a prompt G times for a group)."""
         prompt_ids, prompt_mask = self.encode_prompts(prompts)
         chunks = []
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        with eval_mode(self.model):
             for start in range(0, len(prompts), self.batch_size):
                 sl = slice(start, start + self.batch_size)
                 chunks.append(
@@ -51,8 +50,6 @@ class HFSampler:
                         prompt_ids[sl], prompt_mask[sl], max_new_tokens, temperature
                     )
                 )
-        finally:
-            self.model.train(was_training)
         width = max(c.shape[1] for c in chunks)
         response_ids = torch.cat(
             [torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_id) for c in chunks]

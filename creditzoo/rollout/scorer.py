@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from creditzoo.rollout.scoring import token_logprobs
+from creditzoo.rollout.scoring import eval_mode, score_tokens
 from creditzoo.rollout.sequences import Sequences
 
 
@@ -63,13 +63,11 @@ class BatchScorer:
     def _pass(
         self, model: torch.nn.Module, seqs: Sequences, *, with_entropy: bool
     ) -> tuple[Tensor, Tensor | None]:
-        was_training = model.training
-        model.eval()
         logps, ents = [], []
-        try:
+        with eval_mode(model):
             for start in range(0, seqs.num_rows, self.micro_batch_size):
                 part = seqs.rows(slice(start, start + self.micro_batch_size))
-                lp, en = token_logprobs(
+                s = score_tokens(
                     model,
                     part.prompt_ids,
                     part.prompt_mask,
@@ -78,9 +76,7 @@ class BatchScorer:
                     temperature=self.temperature,
                     with_entropy=with_entropy,
                 )
-                logps.append(lp.cpu())
-                if en is not None:
-                    ents.append(en.cpu())
-        finally:
-            model.train(was_training)
+                logps.append(s.logprobs.cpu())
+                if s.entropy is not None:
+                    ents.append(s.entropy.cpu())
         return torch.cat(logps), (torch.cat(ents) if ents else None)

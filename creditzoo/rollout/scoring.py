@@ -8,6 +8,8 @@ materialised beyond the logits themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +25,17 @@ class TokenScores:
     topk_ids: Tensor | None = None  # [n, T, K] long
     topk_logprobs: Tensor | None = None  # [n, T, K]
     gathered: Tensor | None = None  # [n, T, K] log-probs at the requested ids
+
+
+@contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Run no-grad passes in eval mode and restore the previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def position_ids_from_mask(attention_mask: Tensor) -> Tensor:
@@ -87,26 +100,3 @@ def score_tokens(
             scores.topk_ids = ids.masked_fill(off[..., None], 0)
             scores.topk_logprobs = (values - log_norm).masked_fill(off[..., None], 0.0)
     return scores
-
-
-def token_logprobs(
-    model: torch.nn.Module,
-    prompt_ids: Tensor,
-    prompt_mask: Tensor,
-    response_ids: Tensor,
-    response_mask: Tensor,
-    *,
-    temperature: float = 1.0,
-    with_entropy: bool = False,
-) -> tuple[Tensor, Tensor | None]:
-    """``([n, T] log-probs, [n, T] entropies or None)`` — see ``score_tokens``."""
-    s = score_tokens(
-        model,
-        prompt_ids,
-        prompt_mask,
-        response_ids,
-        response_mask,
-        temperature=temperature,
-        with_entropy=with_entropy,
-    )
-    return s.logprobs, s.entropy

@@ -26,7 +26,7 @@ from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.models.util import frozen_copy
-from creditzoo.rollout.scoring import score_tokens
+from creditzoo.rollout.scoring import eval_mode, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.verify import VerifyResult
 
@@ -243,10 +243,8 @@ class Teacher:
     def _run(self, seqs: Sequences, jobs, *, with_entropy: bool, top_k: int) -> list[Any]:
         """Score every job's response under its prompt; returns per-row TokenScores slices."""
         model = self.weights.model
-        was_training = model.training
-        model.eval()
         results: list[Any] = []
-        try:
+        with eval_mode(model):
             for start in range(0, len(jobs), self.micro_batch_size):
                 chunk = jobs[start : start + self.micro_batch_size]
                 rows = torch.tensor([row for _, row, _ in chunk])
@@ -262,8 +260,6 @@ class Teacher:
                     top_k=top_k,
                 )
                 results += [_Row(s, j) for j in range(len(chunk))]
-        finally:
-            model.train(was_training)
         return results
 
 

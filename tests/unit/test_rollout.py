@@ -7,7 +7,7 @@ from creditzoo.data.arith import test_split as arith_split
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.models.factory import build_model
 from creditzoo.rollout.hf import HFSampler
-from creditzoo.rollout.scoring import token_logprobs
+from creditzoo.rollout.scoring import score_tokens
 from creditzoo.rollout.sequences import response_mask_from_eos, trim_right
 
 
@@ -75,8 +75,9 @@ def test_scoring_matches_generate_logits(tiny) -> None:
     logits = torch.stack(out.logits, dim=1) / temperature
     expected = torch.log_softmax(logits, -1).gather(-1, response[..., None]).squeeze(-1)
     with torch.no_grad():
-        got, entropy = token_logprobs(
+        scores = score_tokens(
             model, ids, mask, response, response_mask, temperature=temperature, with_entropy=True
         )
+    got, entropy = scores.logprobs, scores.entropy
     torch.testing.assert_close(got[response_mask], expected[response_mask], atol=1e-4, rtol=1e-4)
     assert torch.all(got[~response_mask] == 0) and torch.all(entropy >= 0)
