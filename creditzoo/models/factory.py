@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-MODELS = ("tiny", "hf")
+MODELS = ("tiny", "smollm2-135m", "hf")
 
 
 def build_model(name: str, path: str | None = None, dtype: str = "float32", **_: Any):
@@ -17,6 +17,10 @@ def build_model(name: str, path: str | None = None, dtype: str = "float32", **_:
         from creditzoo.models.tiny import load_tiny
 
         model, tokenizer = load_tiny(path)
+    elif name == "smollm2-135m":
+        from creditzoo.models.smollm2 import load_smollm2
+
+        model, tokenizer = load_smollm2(path)
     elif name == "hf":
         if not path:
             raise ValueError("model=hf needs model.path=<hub id or local directory>")

@@ -7,18 +7,16 @@ about 3 minutes of SFT; a 6M model is 4x slower per step and does not reach a us
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
-import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from creditzoo.models.cache import build_once, cache_root
 from creditzoo.models.tiny_tokenizer import build_tiny_tokenizer
 
 log = logging.getLogger(__name__)
@@ -89,27 +87,21 @@ def default_cache_dir() -> Path:
 
     settings = json.dumps(asdict(WarmStartConfig()), sort_keys=True)
     digest = hashlib.sha256(settings.encode()).hexdigest()[:12]
-    root = Path(os.environ.get("CREDITZOO_CACHE", Path.home() / ".cache" / "creditzoo"))
-    return root / f"tiny-{digest}"
+    return cache_root() / f"tiny-{digest}"
 
 
 def _warm_start_into(path: Path) -> None:
     from creditzoo.models.warmstart import WarmStartConfig, warm_start
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f"{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent processes wait for one builder
-        if _is_built(path):  # another process built it while we waited
-            return
+    def build(tmp: Path) -> None:
         log.warning(
             "creditzoo: shipped tiny checkpoint not found; warm-starting one into %s "
             "(takes ~3-4 minutes on 2 CPU cores, once)",
             path,
         )
-        tmp = path.parent / f"{path.name}.tmp-{os.getpid()}"
         warm_start(WarmStartConfig(), tmp)
-        shutil.rmtree(path, ignore_errors=True)
-        tmp.rename(path)
+
+    build_once(path, build, _is_built)
 
 
 def load_tiny(path: str | None = None) -> tuple[LlamaForCausalLM, PreTrainedTokenizerFast]:
