@@ -25,6 +25,13 @@ from creditzoo import list_algorithms
 EXTRA = {"opsd": ["teacher.context=answer"]}
 
 
+def _finished(algo: str, seed: str, runs: str, results: Path) -> bool:
+    name = f"{algo}_s{seed}"
+    return (results / name / "results.json").exists() or (
+        Path(runs) / name / "results.json"
+    ).exists()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", default="0,1,2")
@@ -35,11 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     results = Path(args.results)
     for algo in args.algorithms.split(","):
-        seeds = [
-            s
-            for s in args.seeds.split(",")
-            if not (results / f"{algo}_s{s}" / "results.json").exists()
-        ]
+        seeds = [s for s in args.seeds.split(",") if not _finished(algo, s, args.runs, results)]
         if seeds:
             cmd = [
                 sys.executable,
