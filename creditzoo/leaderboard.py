@@ -141,7 +141,7 @@ def _markdown(runs, by_algo, splits) -> str:
         row.append(f"{statistics.fmean(r.get('train_time_s', 0.0) for r in rs):.0f}")
         row.append(f"{statistics.fmean(r['tokens_generated'] for r in rs):.0f}")
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "Per run (seed: final accuracy per split; non-default parameters):", ""]
+    lines += ["", "Per run (parameters; seed: final accuracy per split):", ""]
     for algo in ranked:
         cells = []
         for r in sorted(by_algo[algo], key=lambda r: r["seed"]):
@@ -248,15 +248,12 @@ def _plot_final(by_algo, splits, out: Path) -> None:
             m, ci = mean_ci(values)
             ax.bar(i, m, yerr=ci or 0.0, capsize=4, alpha=0.6)
             ax.scatter([i] * len(values), values, color="black", s=10, zorder=3)
-            ax.axhline(
-                statistics.fmean(_initial(r, split) for r in by_algo[algo]),
-                color="gray",
-                linestyle=":",
-                linewidth=1,
-            )
+            initial = statistics.fmean(_initial(r, split) for r in by_algo[algo])
+            ax.hlines(initial, i - 0.4, i + 0.4, color="gray", linestyle=":", linewidth=1.5)
         ax.set_xticks(range(len(algos)), algos, rotation=30)
-        ax.set_title(f"final {split} accuracy (95% CI; dots: seeds; dotted: initial)")
+        ax.set_title(f"final {split} accuracy")
         ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("bars: mean with 95% CI; dots: seeds; dotted: before training", fontsize=9, y=0.0)
     _save(fig, out / "final_accuracy.png")
     plt.close(fig)
 

@@ -137,10 +137,16 @@ class RLVRModule(L.LightningModule):
         self.train_seconds += timings["step"]
         self.tokens_generated += int(seqs.response_mask.sum())
         self._log_step(step, problems, seqs, verdicts, rollout, credit.metrics, stats, timings)
-        s = self.settings
+        if self._validation_due(step):
+            # Straight to the logger: self.log would re-emit the values at every later step.
+            self.logger.log_metrics(self.validate(self), step=step + 1)
+
+    def _validation_due(self, step: int) -> bool:
+        every = self.settings.eval_every
         last = step + 1 >= self.trainer.max_steps  # the final evaluation follows fit()
-        if self.validate and s.eval_every and (step + 1) % s.eval_every == 0 and not last:
-            self.log_dict(self.validate(self), on_step=True)
+        return bool(
+            self.validate and self.logger and every and (step + 1) % every == 0 and not last
+        )
 
     def _rollout(
         self, step: int, problems: list[Problem], timings: dict[str, float]

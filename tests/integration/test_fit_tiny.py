@@ -69,7 +69,9 @@ def test_fit_writes_results_logs_and_checkpoints(tmp_path: Path) -> None:
         "algo/adv_abs_mean",
     ):
         assert len(scalars[tag]) == 3, tag
-    assert "val/id/acc" in scalars  # eval_every=2 → one validation during training
+    # Held-out accuracy before training, after step 2 (eval_every=2) and at the end, once each.
+    assert [s for s, _ in results["curves"]["val/id/acc"]] == [0, 2, 3]
+    assert [s for s, _ in results["curves"]["reward/mean"]] == [0, 1, 2]
     # One PPO epoch: the update's ratio is exp(logp − behaviour logp) ≈ 1.
     assert max(scalars["policy/logprob_gap_max"]) < 1e-3
 
