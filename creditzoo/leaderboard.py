@@ -120,7 +120,8 @@ def _markdown(runs, by_algo, splits) -> str:
         "`benchmarks/leaderboard_sweep.py` (opsd: `teacher.context=answer`, the hint format the "
         "tiny model was warm-started on).",
         "- Cells: mean over seeds ± half-width of the 95% Student-t interval; `gain` = final − "
-        "initial accuracy of the same run; time = summed training-step time.",
+        "initial accuracy of the same run; time = summed training-step time, which other load on "
+        "the machine inflates (compare speed with `benchmarks/step_overhead.py`, not here).",
         "",
     ]
     head = ["algorithm", "n"]
