@@ -74,7 +74,6 @@ def load_runs(runs: str | Path) -> list[dict[str, Any]]:
     out = []
     for p in paths:
         record = json.loads(p.read_text())
-        record["_path"] = str(p.parent.relative_to(runs))
         out.append(record)
     return out
 
