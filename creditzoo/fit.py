@@ -28,7 +28,7 @@ from creditzoo.models.factory import build_model
 from creditzoo.models.util import frozen_copy
 from creditzoo.module import LoopSettings, RLVRModule
 from creditzoo.registry import build_algorithm
-from creditzoo.rollout.hf import HFSampler
+from creditzoo.rollout.sampler import build_sampler
 from creditzoo.rollout.scorer import BatchScorer
 from creditzoo.rollout.teacher import TEACHER_FIELDS, ContextBuilder, Teacher, TeacherWeights
 from creditzoo.verify import MathVerifier
@@ -108,7 +108,8 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
 
     verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
     render = PromptRenderer(tokenizer, data_cfg["prompt_template"])
-    sampler = HFSampler(policy, tokenizer, batch_size=cfg.rollout.batch_size)
+    rollout_cfg = OmegaConf.to_container(cfg.rollout, resolve=True)
+    sampler = build_sampler(policy=policy, tokenizer=tokenizer, **rollout_cfg)
     ref_model = frozen_copy(policy) if cfg.loss.kl_coef > 0 else None
     scorer = BatchScorer(
         policy,

@@ -22,7 +22,7 @@ from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
-from creditzoo.rollout.hf import HFSampler
+from creditzoo.rollout.sampler import Sampler
 from creditzoo.rollout.scorer import BatchScorer
 from creditzoo.rollout.scoring import score_tokens
 from creditzoo.rollout.sequences import Sequences
@@ -66,7 +66,7 @@ class RLVRModule(L.LightningModule):
         settings: LoopSettings,
         *,
         render: PromptRenderer,
-        sampler: HFSampler,
+        sampler: Sampler,
         scorer: BatchScorer,
         teacher: Teacher | None = None,
         validate: Callable[[RLVRModule], dict[str, float]] | None = None,
@@ -270,7 +270,10 @@ class RLVRModule(L.LightningModule):
             self.manual_backward(loss * self.trainer.world_size)
             totals.add(stats)
             with torch.no_grad():
-                gap = (logp.detach() - old).abs() * m
+                # Rollout vs training log-probs of the same tokens: the engine's own when it
+                # reports them (vLLM), else the behaviour pass (0 up to numerics with HF).
+                rollout_logp = old if part.logprobs is None else part.logprobs.to(device)
+                gap = (logp.detach() - rollout_logp).abs() * m
                 sums["loss"] += float(loss.detach())
                 sums["entropy"] += float((scores.entropy * m).sum())
                 sums["gap"] += float(gap.sum())
@@ -280,13 +283,12 @@ class RLVRModule(L.LightningModule):
                 opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm"
             )
         opt.step()
+        self.sampler.sync_weights(self.policy)
         n_tok = max(totals.tokens, 1.0)
         stats = {f"loss/{k}": v for k, v in totals.means().items()}
         stats |= {
             "loss/total": sums["loss"],
             "response/entropy": sums["entropy"] / n_tok,
-            # Behaviour vs training log-probs of the same tokens: 0 up to numerics with HF
-            # rollouts; the rollout/train mismatch once an engine such as vLLM samples.
             "policy/logprob_gap_mean": sums["gap"] / n_tok,
             "policy/logprob_gap_max": sums["gap_max"],
         }

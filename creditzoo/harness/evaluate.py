@@ -10,7 +10,7 @@ import torch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.harness.metrics import summarize
-from creditzoo.rollout.hf import HFSampler
+from creditzoo.rollout.sampler import Sampler
 from creditzoo.verify import MathVerifier
 
 
@@ -21,7 +21,7 @@ class EvalResult:
 
 
 def evaluate(
-    sampler: HFSampler,
+    sampler: Sampler,
     render: PromptRenderer,
     verifier: MathVerifier,
     problems: list[Problem],

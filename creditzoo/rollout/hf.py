@@ -77,6 +77,9 @@ class HFSampler:
         )
         return out[:, ids.shape[1] :].cpu()
 
+    def sync_weights(self, policy: torch.nn.Module) -> None:
+        """Nothing to do: ``generate`` runs on the policy itself."""
+
 
 def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     eos = getattr(model.generation_config, "eos_token_id", None)

@@ -18,6 +18,8 @@ class Sequences:
         response_ids: ``[N, T]`` long, right-padded; T is the longest response in the batch.
         response_mask: ``[N, T]`` bool; True up to and including the first EOS.
         texts: decoded responses (special tokens removed).
+        logprobs: ``[N, T]`` the rollout engine's own log-probs of the sampled tokens, when it
+            reports them (vLLM); None when the engine is the policy itself (HF generate).
     """
 
     prompt_ids: Tensor
@@ -25,6 +27,7 @@ class Sequences:
     response_ids: Tensor
     response_mask: Tensor
     texts: list[str]
+    logprobs: Tensor | None = None
 
     @property
     def num_rows(self) -> int:
@@ -38,6 +41,7 @@ class Sequences:
             self.response_ids[index],
             self.response_mask[index],
             texts,
+            None if self.logprobs is None else self.logprobs[index],
         )
 
 
