@@ -79,9 +79,22 @@ def _fit(overrides: list[str]) -> int:
         return 2
     if not multirun:
         # An explicit output_dir is also the hydra run dir, so nothing else is created.
-        for item in overrides:
-            if item.startswith("output_dir=") and item.split("=", 1)[1] not in ("", "null"):
-                overrides = [*overrides, f"hydra.run.dir={item.split('=', 1)[1]}"]
+        output_dirs = [
+            item.split("=", 1)[1]
+            for item in overrides
+            if item.startswith("output_dir=") and item.split("=", 1)[1] not in ("", "null")
+        ]
+        overrides += [f"hydra.run.dir={d}" for d in output_dirs[-1:]]
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            if not output_dirs:
+                print(
+                    "creditzoo fit: under torchrun pass output_dir=<dir> so that every process "
+                    "writes to the same run directory (a time-stamped default differs per rank)",
+                    file=sys.stderr,
+                )
+                return 2
+            if int(os.environ.get("RANK", "0")) > 0:  # rank 0 keeps Hydra's files and log
+                overrides += ["hydra.output_subdir=null", "hydra/job_logging=stdout"]
     return _hydra("fit", overrides)
 
 

@@ -22,6 +22,7 @@ from creditzoo.curves import read_curves
 from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.data.sources import build_source
+from creditzoo.distributed import is_launch_rank_zero, trainer_kwargs
 from creditzoo.harness.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
@@ -87,8 +88,12 @@ def check_config(cfg: DictConfig) -> None:
         raise ValueError("eval.k and eval.n must be >= 1")
 
 
-def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
-    """Train, evaluate before and after, and write ``results.json`` into ``output_dir``."""
+def run_fit(
+    cfg: DictConfig, output_dir: str | Path, callbacks: list[L.Callback] | None = None
+) -> dict[str, Any]:
+    """Train, evaluate before and after, and write ``results.json`` into ``output_dir``.
+
+    ``callbacks`` are extra Lightning callbacks (e.g. to inspect gradients or add logging)."""
     check_config(cfg)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,7 +109,9 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
     policy, tokenizer = build_model(**model_cfg)
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    rank_zero = is_launch_rank_zero()  # every rank runs this function; one writes files
+    if rank_zero:
+        (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
     render = PromptRenderer(tokenizer, data_cfg["prompt_template"])
@@ -164,29 +171,29 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         monitor=None,
         save_last=True,
     )
+    initial_path = out / "initial_eval.json"
     trainer = L.Trainer(
         max_steps=cfg.max_steps,
         max_epochs=-1,
         logger=TensorBoardLogger(save_dir=str(out), name="tb", version="", default_hp_metric=False),
-        callbacks=[checkpoint, CheckpointOnSigterm(resume)],
+        callbacks=[
+            checkpoint,
+            CheckpointOnSigterm(resume),
+            InitialEvaluation(validate, initial_path, write=rank_zero),
+            *(callbacks or []),
+        ],
         plugins=[AtomicCheckpointIO()],
         log_every_n_steps=1,
         num_sanity_val_steps=0,
         limit_val_batches=0,
         enable_model_summary=False,
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        **trainer_kwargs(OmegaConf.to_container(cfg.trainer, resolve=True)),
     )
 
-    initial_path = out / "initial_eval.json"
     started = time.time()
     try:
         if resume.exists():
             log.info("resuming from %s", resume)
-        else:
-            initial = validate(module)
-            write_json_atomic(initial_path, initial)
-            trainer.logger.log_metrics(initial, step=0)
-            log.info("before training: %s", _headline(initial))
         trainer.fit(
             module, datamodule=datamodule, ckpt_path=str(resume) if resume.exists() else None
         )
@@ -222,8 +229,29 @@ def run_fit(cfg: DictConfig, output_dir: str | Path) -> dict[str, Any]:
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "curves": read_curves(out / "tb"),
     }
-    write_json_atomic(out / "results.json", results)
+    if rank_zero:
+        write_json_atomic(out / "results.json", results)
     return results
+
+
+class InitialEvaluation(L.Callback):
+    """Evaluates the untrained policy once, when training starts from step 0.
+
+    It runs inside ``fit`` so that under several processes the process group exists and an
+    FSDP policy is already sharded: every rank takes part in the evaluation."""
+
+    def __init__(self, validate, path: Path, *, write: bool) -> None:
+        self.validate, self.path, self.write = validate, path, write
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step > 0 or self.path.exists():
+            return
+        initial = self.validate(pl_module)
+        if self.write:
+            write_json_atomic(self.path, initial)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics(initial, step=0)
+        log.info("before training: %s", _headline(initial))
 
 
 def build_teacher(cfg: DictConfig, algorithm, policy: torch.nn.Module, render) -> Teacher:

@@ -6,6 +6,7 @@ which scoring passes to run and feeds ``Credit.advantages`` to the shared loss.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS, A
 from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
+from creditzoo.distributed import is_sharded, shard_fsdp2
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
 from creditzoo.rollout.sampler import Sampler
 from creditzoo.rollout.scorer import BatchScorer
@@ -98,11 +100,17 @@ class RLVRModule(L.LightningModule):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
 
     # ----------------------------------------------------------------- Lightning plumbing
+    def configure_model(self) -> None:
+        # Set only by ModelParallelStrategy (trainer=fsdp): shard the policy with FSDP2. The
+        # teacher's and reference model's frozen copies stay whole on every rank.
+        mesh = self.device_mesh
+        if mesh is not None and not is_sharded(self.policy):
+            shard_fsdp2(self.policy, mesh)
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         s = self.settings
-        return torch.optim.AdamW(
-            self.policy.parameters(), lr=s.lr, betas=s.betas, weight_decay=s.weight_decay
-        )
+        trainable = [p for p in self.policy.parameters() if p.requires_grad]  # LoRA: adapters
+        return torch.optim.AdamW(trainable, lr=s.lr, betas=s.betas, weight_decay=s.weight_decay)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["creditzoo"] = {
@@ -199,7 +207,9 @@ class RLVRModule(L.LightningModule):
             **{f"time/{k}": v for k, v in timings.items()},
             **{f"algo/{k}": float(v) for k, v in algo_metrics.items()},
         }
-        self.log_dict(metrics, on_step=True, batch_size=len(verdicts))
+        # Several ranks: each value is the mean over ranks (one all-reduce per key).
+        sync = self.trainer.world_size > 1
+        self.log_dict(metrics, on_step=True, batch_size=len(verdicts), sync_dist=sync)
         self.log("acc", metrics["reward/accuracy"], prog_bar=True, logger=False)
         self.log("reward", metrics["reward/mean"], prog_bar=True, logger=False)
         if self.settings.log_samples_every and step % self.settings.log_samples_every == 0:
@@ -224,7 +234,8 @@ class RLVRModule(L.LightningModule):
         opt.zero_grad(set_to_none=True)
         totals = PolicyLossStats()
         sums = {"loss": 0.0, "entropy": 0.0, "gap": 0.0, "gap_max": 0.0, "distill": 0.0}
-        for start in range(0, seqs.num_rows, s.micro_batch_size):
+        starts = range(0, seqs.num_rows, s.micro_batch_size)
+        for start in starts:
             sl = slice(start, start + s.micro_batch_size)
             part = seqs.rows(sl)
             scores = score_tokens(
@@ -267,7 +278,9 @@ class RLVRModule(L.LightningModule):
                     f"check the algorithm's advantages."
                 )
             # DDP averages gradients over ranks; the normaliser already divides by global counts.
-            self.manual_backward(loss * self.trainer.world_size)
+            # Gradients are all-reduced once, with the last micro-batch's backward.
+            with _no_sync_unless(start == starts[-1], self.trainer.strategy):
+                self.manual_backward(loss * self.trainer.world_size)
             totals.add(stats)
             with torch.no_grad():
                 # Rollout vs training log-probs of the same tokens: the engine's own when it
@@ -332,6 +345,13 @@ def mention_rate(texts: list[str]) -> float:
 
 def _step_seed(seed: int, step: int, rank: int) -> int:
     return (seed * 1_000_003 + step * 10_007 + rank) % (2**63 - 1)
+
+
+def _no_sync_unless(sync: bool, strategy: Any) -> Any:
+    """DDP's ``no_sync`` for gradient accumulation; a no-op for one process and for FSDP."""
+    if sync or not hasattr(strategy, "block_backward_sync"):
+        return contextlib.nullcontext()
+    return strategy.block_backward_sync()
 
 
 class _timed:

@@ -9,6 +9,7 @@ import torch
 
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
+from creditzoo.distributed import all_gather_objects, world
 from creditzoo.harness.metrics import summarize
 from creditzoo.rollout.sampler import Sampler
 from creditzoo.verify import MathVerifier
@@ -31,30 +32,64 @@ def evaluate(
     max_new_tokens: int = 64,
     seed: int = 1234,
 ) -> EvalResult:
-    """avg@k / pass@k over ``problems``; the RNG is forked so training draws are untouched."""
-    prompts = [render(p) for p in problems for _ in range(k)]
+    """avg@k / pass@k over ``problems``; the RNG is forked so training draws are untouched.
+
+    Under several processes each rank samples every ``world``-th problem (padded so all ranks
+    make the same generate calls, as FSDP needs) and every rank returns the gathered result.
+    """
+    rank, size = world()
+    mine = list(range(rank, len(problems), size))
+    padded = mine + [0] * (-(-len(problems) // size) - len(mine))
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        seqs = sampler.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature)
+        torch.manual_seed(seed + rank)
+        local = _sample_and_verify(
+            sampler,
+            render,
+            verifier,
+            [problems[i] for i in padded],
+            k,
+            temperature,
+            max_new_tokens,
+        )
+    gathered = all_gather_objects(list(zip(mine, local[: len(mine)], strict=True)))
+    items = [item for _, item in sorted(pair for part in gathered for pair in part)]
+    return EvalResult(_summarize(items, k), items)
+
+
+def _sample_and_verify(
+    sampler: Sampler,
+    render: PromptRenderer,
+    verifier: MathVerifier,
+    problems: list[Problem],
+    k: int,
+    temperature: float,
+    max_new_tokens: int,
+) -> list[dict[str, Any]]:
+    prompts = [render(p) for p in problems for _ in range(k)]
+    seqs = sampler.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature)
     verdicts = verifier(seqs.texts, [p.answer for p in problems for _ in range(k)])
     lengths = seqs.response_mask.sum(dim=1).tolist()
-    correct, items = [], []
+    items = []
     for i, problem in enumerate(problems):
         rows = range(i * k, (i + 1) * k)
-        correct.append([verdicts[r].correct for r in rows])
         items.append(
             {
                 "uid": problem.uid,
                 "answer": problem.answer,
-                "correct": correct[-1],
+                "correct": [verdicts[r].correct for r in rows],
                 "parsed": [verdicts[r].parsed for r in rows],
                 "status": [verdicts[r].status for r in rows],
+                "length": [int(lengths[r]) for r in rows],
             }
         )
-    metrics = summarize(correct, k, [item["parsed"] for item in items])
+    return items
+
+
+def _summarize(items: list[dict[str, Any]], k: int) -> dict[str, float]:
+    metrics = summarize([it["correct"] for it in items], k, [it["parsed"] for it in items])
+    lengths = [n for it in items for n in it["length"]]
+    statuses = [st for it in items for st in it["status"]]
     metrics["response_length"] = sum(lengths) / max(len(lengths), 1)
-    metrics["no_answer_rate"] = sum(v.status == "no_answer" for v in verdicts) / max(
-        len(verdicts), 1
-    )
+    metrics["no_answer_rate"] = statuses.count("no_answer") / max(len(statuses), 1)
     metrics["tokens_generated"] = float(sum(lengths))
-    return EvalResult(metrics, items)
+    return metrics

@@ -6,6 +6,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from creditzoo.data.prompts import encode_left_padded
+from creditzoo.distributed import is_sharded
 from creditzoo.rollout.scoring import eval_mode
 from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
 
@@ -73,6 +74,9 @@ class HFSampler:
             max_new_tokens=max_new_tokens,
             pad_token_id=self.pad_id,
             eos_token_id=self.eos_ids,
+            # FSDP: every rank must run the same number of forwards (each one all-gathers the
+            # shards), so finished ranks keep stepping until all are done.
+            synced_gpus=is_sharded(self.model),
             **sampling,
         )
         return out[:, ids.shape[1] :].cpu()

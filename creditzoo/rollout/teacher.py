@@ -25,6 +25,7 @@ from torch import Tensor
 from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
+from creditzoo.distributed import full_state_dict, full_tensor, global_max, is_sharded
 from creditzoo.models.util import frozen_copy
 from creditzoo.rollout.scoring import eval_mode, score_tokens
 from creditzoo.rollout.sequences import Sequences
@@ -65,11 +66,12 @@ class TeacherWeights:
     @torch.no_grad()
     def after_step(self, steps_done: int) -> None:
         """Call after each optimizer step with the number of completed steps."""
+        # Under FSDP the policy is sharded and the teacher whole: gather (a collective).
         if self.mode == "snapshot" and steps_done % self.sync_every == 0:
-            self.model.load_state_dict(self.policy.state_dict())
+            self.model.load_state_dict(full_state_dict(self.policy))
         elif self.mode == "ema":
             for t, p in zip(self.model.parameters(), self.policy.parameters(), strict=True):
-                t.lerp_(p.detach(), 1.0 - self.ema_decay)
+                t.lerp_(full_tensor(p.detach()), 1.0 - self.ema_decay)
 
     def state_dict(self) -> dict[str, Tensor]:
         return {} if self.mode == "live" else self.model.state_dict()
@@ -244,8 +246,14 @@ class Teacher:
         """Score every job's response under its prompt; returns per-row TokenScores slices."""
         model = self.weights.model
         results: list[Any] = []
+        starts = list(range(0, len(jobs), self.micro_batch_size))
+        if is_sharded(model):
+            # A live teacher under FSDP: every rank must run as many forwards as the busiest
+            # (the number of wrong-answer contexts differs between ranks); extras are discarded.
+            rounds = global_max(len(starts))
+            starts += [0] * (rounds - len(starts))
         with eval_mode(model):
-            for start in range(0, len(jobs), self.micro_batch_size):
+            for i, start in enumerate(starts):
                 chunk = jobs[start : start + self.micro_batch_size]
                 rows = torch.tensor([row for _, row, _ in chunk])
                 prompt_ids, prompt_mask = self.contexts.render.encode([p for p, _, _ in chunk])
@@ -259,7 +267,8 @@ class Teacher:
                     with_entropy=with_entropy,
                     top_k=top_k,
                 )
-                results += [_Row(s, j) for j in range(len(chunk))]
+                if i * self.micro_batch_size < len(jobs):
+                    results += [_Row(s, j) for j in range(len(chunk))]
         return results
 
 
