@@ -16,6 +16,7 @@ from creditzoo.harness.benchmarks import data_hash, get_benchmark, load_problems
 from creditzoo.harness.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
+from creditzoo.models.lora import apply_lora, merged_for_inference
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.verify import MathVerifier
 
@@ -40,9 +41,13 @@ def load_policy(cfg: DictConfig) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
     if run_config.exists():  # the architecture the run trained, whatever model= says
         model_cfg = OmegaConf.to_container(OmegaConf.load(run_config).model, resolve=True)
     model, tokenizer = build_model(**model_cfg)
+    lora = model_cfg.get("lora") or {}
+    if lora.get("r", 0) > 0:  # same adapters as in training, then folded into the weights
+        model = apply_lora(model, **lora)
     state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
     policy = {k.removeprefix("policy."): v for k, v in state.items() if k.startswith("policy.")}
     model.load_state_dict(policy)
+    model = merged_for_inference(model)
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     return (
         model,

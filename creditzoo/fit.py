@@ -26,7 +26,8 @@ from creditzoo.distributed import is_launch_rank_zero, trainer_kwargs
 from creditzoo.harness.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
-from creditzoo.models.util import frozen_copy
+from creditzoo.models.lora import apply_lora
+from creditzoo.models.util import initial_policy
 from creditzoo.module import LoopSettings, RLVRModule
 from creditzoo.registry import build_algorithm
 from creditzoo.rollout.sampler import build_sampler
@@ -107,6 +108,9 @@ def run_fit(
         )
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     policy, tokenizer = build_model(**model_cfg)
+    lora = model_cfg.get("lora") or {}
+    if lora.get("r", 0) > 0:
+        policy = apply_lora(policy, **lora)
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
     rank_zero = is_launch_rank_zero()  # every rank runs this function; one writes files
@@ -117,7 +121,7 @@ def run_fit(
     render = PromptRenderer(tokenizer, data_cfg["prompt_template"])
     rollout_cfg = OmegaConf.to_container(cfg.rollout, resolve=True)
     sampler = build_sampler(policy=policy, tokenizer=tokenizer, **rollout_cfg)
-    ref_model = frozen_copy(policy) if cfg.loss.kl_coef > 0 else None
+    ref_model = initial_policy(policy) if cfg.loss.kl_coef > 0 else None
     scorer = BatchScorer(
         policy,
         temperature=cfg.temperature,

@@ -13,3 +13,10 @@ def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
     for p in clone.parameters():
         p.requires_grad_(False)
     return clone
+
+
+def initial_policy(policy: torch.nn.Module) -> torch.nn.Module:
+    """A frozen view of the policy as it starts: the base weights under LoRA, else a copy."""
+    from creditzoo.models.lora import AdaptersDisabled, is_lora
+
+    return AdaptersDisabled(policy) if is_lora(policy) else frozen_copy(policy)

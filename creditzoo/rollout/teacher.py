@@ -26,7 +26,8 @@ from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import full_state_dict, full_tensor, global_max, is_sharded
-from creditzoo.models.util import frozen_copy
+from creditzoo.models.lora import AdaptersDisabled
+from creditzoo.models.util import frozen_copy, initial_policy
 from creditzoo.rollout.scoring import eval_mode, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.verify import VerifyResult
@@ -61,7 +62,15 @@ class TeacherWeights:
         self.mode = mode
         self.sync_every = sync_every
         self.ema_decay = ema_decay
-        self.model = policy if mode == "live" else frozen_copy(policy)
+        if mode == "live":
+            self.model = policy
+        elif mode == "fixed":  # under LoRA: the base weights, adapters off, no second copy
+            self.model = initial_policy(policy)
+        else:
+            self.model = frozen_copy(policy)
+        self._owns_weights = self.model is not policy and not isinstance(
+            self.model, AdaptersDisabled
+        )
 
     @torch.no_grad()
     def after_step(self, steps_done: int) -> None:
@@ -74,10 +83,10 @@ class TeacherWeights:
                 t.lerp_(full_tensor(p.detach()), 1.0 - self.ema_decay)
 
     def state_dict(self) -> dict[str, Tensor]:
-        return {} if self.mode == "live" else self.model.state_dict()
+        return self.model.state_dict() if self._owns_weights else {}
 
     def load_state_dict(self, state: Mapping[str, Tensor]) -> None:
-        if self.mode != "live" and state:
+        if self._owns_weights and state:
             self.model.load_state_dict(state)
 
 
