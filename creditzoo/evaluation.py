@@ -12,7 +12,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from creditzoo.data.prompts import PromptRenderer
-from creditzoo.harness.benchmarks import data_hash, get_benchmark, load_problems
+from creditzoo.harness.benchmarks import data_hash, get_benchmark, load_problems, resolve_template
 from creditzoo.harness.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
@@ -58,7 +58,7 @@ def load_policy(cfg: DictConfig) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
 
 def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
     bench = get_benchmark(cfg.benchmark.name)
-    template = cfg.benchmark.prompt_template or bench.prompt_template
+    template = resolve_template(cfg.benchmark.prompt_template or bench.prompt_template)
     max_new_tokens = cfg.max_new_tokens or bench.max_new_tokens
     splits = list(cfg.benchmark.splits or bench.splits)
     problems = {

@@ -23,6 +23,7 @@ from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.data.sources import build_source
 from creditzoo.distributed import is_launch_rank_zero, trainer_kwargs
+from creditzoo.harness.benchmarks import resolve_template
 from creditzoo.harness.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
@@ -118,7 +119,7 @@ def run_fit(
         (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
     verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
-    render = PromptRenderer(tokenizer, data_cfg["prompt_template"])
+    render = PromptRenderer(tokenizer, resolve_template(data_cfg["prompt_template"]))
     rollout_cfg = OmegaConf.to_container(cfg.rollout, resolve=True)
     sampler = build_sampler(policy=policy, tokenizer=tokenizer, **rollout_cfg)
     ref_model = initial_policy(policy) if cfg.loss.kl_coef > 0 else None

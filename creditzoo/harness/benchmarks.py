@@ -52,6 +52,13 @@ class Benchmark:
     hub: HubSpec | None = None
     extra: dict = field(default_factory=dict)
 
+# Named templates, usable as benchmark.prompt_template=<name> (a literal template works too).
+TEMPLATES = {"bare": "{problem}", "instruction": INSTRUCTION}
+
+
+def resolve_template(template: str) -> str:
+    return TEMPLATES.get(template, template)
+
 
 def _gsm8k_answer(text: str) -> str:
     """GSM8K answers end in ``#### 18``; the number after it is the reference."""
