@@ -110,3 +110,32 @@ def test_torchrun_needs_an_output_dir(monkeypatch, capsys):
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert cli_main(["fit", "trainer=ddp"]) == 2
     assert "output_dir=<dir>" in capsys.readouterr().err
+
+
+def test_two_nodes_meet_through_c10d_rendezvous(tmp_path):
+    # The README's multi-node recipe, with both "nodes" on this machine: one torchrun each.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "run"
+
+    def node(rank: int) -> subprocess.Popen:
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2"]
+        rendezvous = ["--rdzv-id=test", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}"]
+        fit = ["-m", "creditzoo", "fit", "trainer=ddp", "max_steps=1", f"output_dir={run}"]
+        return subprocess.Popen(
+            [*launcher, "--nproc-per-node=1", f"--node-rank={rank}", *rendezvous, *fit, *SMALL],
+            cwd=tmp_path,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    nodes = [node(0), node(1)]
+    for node in nodes:
+        out, _ = node.communicate(timeout=600)
+        assert node.returncode == 0, out[-3000:]
+    assert json.loads((run / "results.json").read_text())["steps"] == 1
