@@ -8,8 +8,8 @@ CZ=${CZ:-.venv/bin/creditzoo}
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 # The instruct model is asked to box its answer on arith too (arith's own template is the bare
 # problem, which the tiny model was trained on).
-$CZ eval model=smollm2-135m benchmark=arith limit=100 k=2 max_new_tokens=256 \
+$CZ eval model=smollm2-135m benchmark=arith limit=50 k=1 max_new_tokens=192 \
   benchmark.prompt_template=instruction \
   out=benchmarks/baselines/smollm2-135m_arith.json
-$CZ eval model=smollm2-135m benchmark=champ limit=40 k=1 max_new_tokens=512 \
+$CZ eval model=smollm2-135m benchmark=champ limit=20 k=1 max_new_tokens=384 \
   out=benchmarks/baselines/smollm2-135m_champ.json
