@@ -22,7 +22,7 @@ from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
-from creditzoo.rollout.sampler import Sampler
+from creditzoo.rollout.sampler import Sampler, sampler_metrics
 from creditzoo.rollout.scorer import BatchScorer
 from creditzoo.rollout.scoring import score_tokens
 from creditzoo.rollout.sequences import Sequences
@@ -198,6 +198,7 @@ class RLVRModule(L.LightningModule):
             **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
             **{f"time/{k}": v for k, v in timings.items()},
             **{f"algo/{k}": float(v) for k, v in algo_metrics.items()},
+            **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},
         }
         self.log_dict(metrics, on_step=True, batch_size=len(verdicts))
         self.log("acc", metrics["reward/accuracy"], prog_bar=True, logger=False)
