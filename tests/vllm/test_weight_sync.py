@@ -21,7 +21,7 @@ MAX_NEW = 40
 def setup():
     model, tokenizer = build_model("tiny")
     prompts = [PromptRenderer(tokenizer)(p) for p in arith_split("id", 8)]
-    sampler = build_sampler("vllm", model, tokenizer, enforce_eager=True)
+    sampler = build_sampler("vllm", model, tokenizer)
     yield model, tokenizer, prompts, sampler
     sampler.close()
 
