@@ -35,7 +35,7 @@ from transformers import PreTrainedTokenizerBase
 
 from creditzoo.data.prompts import encode_left_padded
 from creditzoo.rollout.hf import _eos_ids
-from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
+from creditzoo.rollout.sequences import Sequences, trim_right
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,10 @@ class VLLMSampler:
             logprobs[i, : len(ids)] = torch.tensor(
                 [step[tok].logprob for tok, step in zip(ids, completion.logprobs, strict=True)]
             )
-        response_mask = response_mask_from_eos(response_ids, self.eos_ids, self.pad_id)
+        # vLLM stops at (and keeps) the first EOS, so a row's tokens are exactly its response:
+        # the mask is "position < length", which the HF engine's EOS rule gives as well.
+        lengths = torch.tensor([len(o.outputs[0].token_ids) for o in outputs])
+        response_mask = torch.arange(width)[None, :] < lengths[:, None]
         self._metrics["tokens_per_s"] = float(response_mask.sum()) / max(
             self._metrics["generate_seconds"], 1e-9
         )
