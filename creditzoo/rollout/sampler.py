@@ -33,11 +33,22 @@ class Sampler(Protocol):
         """Called after every optimizer step with the updated policy."""
         ...
 
+    # Optional, not part of the structural check: ``metrics() -> dict[str, float]``, the
+    # engine's own figures (e.g. the last weight push's seconds), which the loop logs every step
+    # as ``rollout/<key>`` through :func:`sampler_metrics`.
+
+
+def sampler_metrics(sampler: object) -> dict[str, float]:
+    """The engine's ``metrics()`` when it has one, else nothing."""
+    metrics = getattr(sampler, "metrics", None)
+    return {k: float(v) for k, v in metrics().items()} if callable(metrics) else {}
+
 
 SamplerFactory = Callable[..., Sampler]
 _ENGINES: dict[str, str] = {
     # name → "module:attribute", imported on use so optional engines cost nothing when unused.
     "hf": "creditzoo.rollout.hf:HFSampler",
+    "vllm": "creditzoo.rollout.vllm:VLLMSampler",
 }
 
 
@@ -57,7 +68,24 @@ def build_sampler(engine: str, policy: torch.nn.Module, tokenizer: Any, **option
 
     module_name, attr = _ENGINES[engine].split(":")
     factory = getattr(importlib.import_module(module_name), attr)
+    _check_options(engine, factory, options)
     return factory(policy, tokenizer, **options)
 
 
-__all__ = ["Sampler", "build_sampler", "register_engine"]
+def _check_options(engine: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Name the offending ``rollout.<key>`` and list the valid ones, instead of a TypeError."""
+    import inspect
+
+    params = list(inspect.signature(factory).parameters.values())[2:]  # after policy, tokenizer
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    known = {p.name for p in params}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) for rollout engine {engine!r}: "
+            f"{', '.join(f'rollout.{k}' for k in unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+__all__ = ["Sampler", "build_sampler", "register_engine", "sampler_metrics"]
