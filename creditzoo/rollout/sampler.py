@@ -38,6 +38,7 @@ SamplerFactory = Callable[..., Sampler]
 _ENGINES: dict[str, str] = {
     # name → "module:attribute", imported on use so optional engines cost nothing when unused.
     "hf": "creditzoo.rollout.hf:HFSampler",
+    "static": "creditzoo.rollout.static:StaticCacheSampler",
 }
 
 
