@@ -30,6 +30,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, StaticCache
+from transformers.cache_utils import StaticLayer
 
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.scoring import eval_mode, position_ids_from_mask
@@ -88,7 +89,10 @@ class StaticCacheSampler(HFSampler):
                 logp_chunks.append(logp)
         width = max(c.shape[1] for c in ids_chunks)
         response_ids = torch.cat(
-            [torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_id) for c in ids_chunks]
+            [
+                torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_id)
+                for c in ids_chunks
+            ]
         )
         logprobs = torch.cat(
             [torch.nn.functional.pad(c, (0, width - c.shape[1])) for c in logp_chunks]
@@ -113,17 +117,38 @@ class StaticCacheSampler(HFSampler):
         mask[:, :p] = prompt_mask.to(device)
         if self.cache == "static":
             cache = StaticCache(config=model.config, max_cache_len=total)
+            for layer in cache.layers:
+                if type(layer) is StaticLayer and self._mask_4d:
+                    layer.__class__ = _FilledStaticLayer
         else:
             cache = DynamicCache(config=model.config)
         positions = position_ids_from_mask(mask[:, :p])
+        # A group repeats its prompt G times: prefill each distinct prompt once, then give every
+        # row its prompt's cache.
+        keyed = torch.cat([prompt_ids, prompt_mask.long()], dim=1)
+        unique, inverse = torch.unique(keyed, dim=0, return_inverse=True)
+        dedup = unique.shape[0] < n and all(
+            isinstance(layer, _FilledStaticLayer) for layer in getattr(cache, "layers", [None])
+        )
+        rows: slice | Tensor = slice(None)
+        if dedup:  # one representative row per distinct prompt
+            first = torch.zeros(unique.shape[0], dtype=torch.long)
+            first.scatter_(0, inverse, torch.arange(n))
+            rows = first.to(device)
         out = model(
-            input_ids=prompt_ids.to(device),
-            attention_mask=mask[:, :p],
-            position_ids=positions,
+            input_ids=prompt_ids.to(device)[rows],
+            attention_mask=mask[rows, :p],
+            position_ids=positions[rows],
             use_cache=True,
             logits_to_keep=1,
             **{self._cache_kw: cache},
         )
+        logits = out.logits
+        if dedup:
+            index = inverse.to(device)
+            for layer in cache.layers:
+                layer.expand_rows(index)
+            logits = logits[index]
         position = positions[:, -1:] + 1
         eos = torch.tensor(self.eos_ids, device=device)
         ids = torch.full((n, max_new_tokens), self.pad_id, dtype=torch.long, device=device)
@@ -132,8 +157,10 @@ class StaticCacheSampler(HFSampler):
         step_mask = mask.bool()[:, None, None, :] if self._mask_4d else None
         steps = 0
         for t in range(max_new_tokens):
-            logits = out.logits[:, -1, :].float()
-            token, logp = self._sample(logits, temperature, forbid_eos=t < self.min_new_tokens, eos=eos)
+            logits = logits[:, -1, :].float()
+            token, logp = self._sample(
+                logits, temperature, forbid_eos=t < self.min_new_tokens, eos=eos
+            )
             token = token.masked_fill(finished, self.pad_id)
             ids[:, t] = token
             logps[:, t] = logp.masked_fill(finished, 0.0)
@@ -144,7 +171,7 @@ class StaticCacheSampler(HFSampler):
             mask[:, p + t] = 1
             if step_mask is not None:
                 step_mask[:, 0, 0, p + t] = True
-                attention = step_mask if self.cache == "static" else step_mask[..., : p + t + 1]
+                attention = step_mask[..., : p + t + 1]
             else:
                 attention = mask if self.cache == "static" else mask[:, : p + t + 1]
             out = model(
@@ -156,6 +183,7 @@ class StaticCacheSampler(HFSampler):
                 logits_to_keep=1,
                 **{self._cache_kw: cache},
             )
+            logits = out.logits
             position = position + 1
         return ids[:, :steps].cpu(), logps[:, :steps].cpu()
 
@@ -172,3 +200,29 @@ class StaticCacheSampler(HFSampler):
         else:
             token = masked.argmax(dim=-1)
         return token, scaled.gather(-1, token[:, None]).squeeze(1) - log_norm
+
+
+class _FilledStaticLayer(StaticLayer):
+    """A ``StaticLayer`` that writes by slice (``index_copy_`` is slow on CPU) and, at a decode
+    step, attends over the filled positions only (the engine passes a mask of that length)."""
+
+    filled: int
+
+    def update(self, key_states: Tensor, value_states: Tensor, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+            self.filled = 0
+        start, n = self.filled, key_states.shape[-2]
+        self.keys[:, :, start : start + n] = key_states
+        self.values[:, :, start : start + n] = value_states
+        self.filled = start + n
+        self.cumulative_length.add_(n)
+        if n > 1:  # prefill: transformers built a mask over the whole cache
+            return self.keys, self.values
+        return self.keys[:, :, : self.filled], self.values[:, :, : self.filled]
+
+    def expand_rows(self, index: Tensor) -> None:
+        """Row i takes the cache of row ``index[i]`` (prefix sharing within a group)."""
+        self.keys = self.keys.index_select(0, index)
+        self.values = self.values.index_select(0, index)
+        self.batch_size = int(index.numel())
