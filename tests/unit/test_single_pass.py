@@ -25,6 +25,7 @@ SMALL = [
     "max_new_tokens=48",
     "log_samples_every=0",
     "lr=1e-3",
+    "verifier.timeout_s=60",  # a timeout under load would change rewards between the fits
 ]
 
 
