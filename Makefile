@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup setup-smollm2 setup-vllm demo test test-slow test-vllm lint clean
+.PHONY: setup setup-smollm2 setup-vllm demo test test-slow test-vllm lint clean bench
 
 setup: $(STAMP)
 
@@ -57,5 +57,23 @@ test-vllm: setup-vllm
 lint: setup
 	$(BIN)/ruff check creditzoo tests
 
+# `make bench`: creditzoo vs TRL's GRPOTrainer and raw model.generate (benchmarks/README.md).
+# TRL lives only in this environment. BENCH_THREADS=1 on a shared, loaded machine (2-thread
+# OpenMP under oversubscription measures the scheduler, not the code).
+BENCH_VENV    ?= .venv-bench
+BENCH_STAMP   := $(BENCH_VENV)/.creditzoo-bench-installed
+BENCH_THREADS ?= 2
+BENCH_ARGS    ?=
+
+$(BENCH_STAMP): pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check "$(TORCH)" \
+		trl==1.16.0 transformers==5.24.0 accelerate datasets -e ".[dev]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	OMP_NUM_THREADS=$(BENCH_THREADS) $(BENCH_VENV)/bin/python benchmarks/bench.py \
+		--threads $(BENCH_THREADS) $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) outputs multirun .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) $(BENCH_VENV) outputs multirun .pytest_cache

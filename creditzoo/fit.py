@@ -65,6 +65,7 @@ def loop_settings(cfg: DictConfig) -> LoopSettings:
         kl_coef=cfg.loss.kl_coef,
         eval_every=cfg.eval_every,
         log_samples_every=cfg.log_samples_every,
+        single_pass=cfg.loss.get("single_pass", True),
     )
 
 

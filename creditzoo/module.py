@@ -26,7 +26,7 @@ from creditzoo.distributed import is_sharded, shard_fsdp2
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
 from creditzoo.rollout.sampler import Sampler, sampler_metrics
 from creditzoo.rollout.scorer import BatchScorer
-from creditzoo.rollout.scoring import score_tokens
+from creditzoo.rollout.scoring import TokenScores, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.rollout.teacher import TEACHER_FIELDS, Teacher
 from creditzoo.types import RolloutBatch
@@ -50,6 +50,9 @@ class LoopSettings:
     kl_coef: float = 0.0
     eval_every: int = 0
     log_samples_every: int = 20
+    # One grad-enabled forward serves both the behaviour log-probs and the loss when the batch
+    # is one micro-batch (see RLVRModule._single_pass); False always runs the separate pass.
+    single_pass: bool = True
 
 
 class NonFiniteLossError(RuntimeError):
@@ -98,6 +101,8 @@ class RLVRModule(L.LightningModule):
                 f"has no teacher"
             )
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+        # The training pass of the single-pass path, from _rollout to _update (one step only).
+        self._train_scores: TokenScores | None = None
 
     # ----------------------------------------------------------------- Lightning plumbing
     def configure_model(self) -> None:
@@ -173,7 +178,15 @@ class RLVRModule(L.LightningModule):
         t_verify = time.perf_counter()
         pending = self._pool.submit(self.verifier, seqs.texts, references)
         with _timed(timings, "score"):
-            fields = self.scorer.score(seqs, self.fields_needed)
+            behaviour = None
+            if self._single_pass(seqs):
+                self._train_scores = self._score_for_update(seqs, slice(0, seqs.num_rows), None)
+                ent = self._train_scores.entropy if "entropies" in self.fields_needed else None
+                behaviour = (
+                    self._train_scores.logprobs.detach().cpu(),
+                    None if ent is None else ent.cpu(),
+                )
+            fields = self.scorer.score(seqs, self.fields_needed, behaviour=behaviour)
         verdicts = pending.result()
         timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
         if self.teacher_fields:  # contexts built from siblings' outcomes need the verdicts
@@ -239,16 +252,10 @@ class RLVRModule(L.LightningModule):
         for start in starts:
             sl = slice(start, start + s.micro_batch_size)
             part = seqs.rows(sl)
-            scores = score_tokens(
-                self.policy,
-                part.prompt_ids,
-                part.prompt_mask,
-                part.response_ids,
-                part.response_mask,
-                temperature=s.temperature,
-                with_entropy=True,
-                gather_ids=rollout.extras[TEACHER_TOPK_IDS][sl] if distill else None,
-            )
+            scores, self._train_scores = self._train_scores, None
+            if scores is None:
+                gather = rollout.extras[TEACHER_TOPK_IDS][sl] if distill else None
+                scores = self._score_for_update(seqs, sl, gather)
             logp = scores.logprobs
             device = logp.device
             m = part.response_mask.to(device)
@@ -310,6 +317,36 @@ class RLVRModule(L.LightningModule):
             stats["loss/distill"] = sums["distill"]
         return stats
 
+    def _single_pass(self, seqs: Sequences) -> bool:
+        """Whether the behaviour log-probs can come from the training forward itself.
+
+        With one PPO epoch, the behaviour policy is the policy being updated, so its log-probs
+        are the training pass's values, detached (the ratio is exactly 1, as in TRL with
+        ``num_iterations=1``). Reusing that pass's graph for the loss is exact when the whole
+        batch is one micro-batch (else every micro-batch's graph would be held at once), the
+        objective needs nothing decided after scoring (``distill`` gathers the teacher's top-k
+        ids), and train and eval mode give the same forward (no active dropout)."""
+        return (
+            self.settings.single_pass
+            and seqs.num_rows <= self.settings.micro_batch_size
+            and self.algorithm.objective != "distill"
+            and not _has_dropout(self.policy)
+        )
+
+    def _score_for_update(self, seqs: Sequences, sl: slice, gather_ids) -> TokenScores:
+        """The grad-enabled pass of rows ``sl`` that the loss differentiates."""
+        part = seqs.rows(sl)
+        return score_tokens(
+            self.policy,
+            part.prompt_ids,
+            part.prompt_mask,
+            part.response_ids,
+            part.response_mask,
+            temperature=self.settings.temperature,
+            with_entropy=True,
+            gather_ids=gather_ids,
+        )
+
     def _global_sum(self, value: float) -> float:
         if self.trainer.world_size == 1:
             return value
@@ -342,6 +379,18 @@ _MENTIONS = re.compile(r"reference|given answer|provided (?:answer|solution)|hin
 def mention_rate(texts: list[str]) -> float:
     """Fraction of responses that mention the privileged context."""
     return sum(bool(_MENTIONS.search(t)) for t in texts) / max(len(texts), 1)
+
+
+def _has_dropout(model: torch.nn.Module) -> bool:
+    """Whether train mode changes the forward: a dropout module or a dropout rate in the config."""
+    if any(isinstance(m, torch.nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()):
+        return True
+    config = getattr(model, "config", None)
+    rates = vars(config) if config is not None else {}
+    return any(
+        isinstance(v, float) and v > 0 and ("dropout" in k or "pdrop" in k)
+        for k, v in rates.items()
+    )
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:

@@ -49,6 +49,7 @@ _ENGINES: dict[str, str] = {
     # name → "module:attribute", imported on use so optional engines cost nothing when unused.
     "hf": "creditzoo.rollout.hf:HFSampler",
     "vllm": "creditzoo.rollout.vllm:VLLMSampler",
+    "static": "creditzoo.rollout.static:StaticCacheSampler",
 }
 
 

@@ -49,10 +49,23 @@ class BatchScorer:
             )
 
     @torch.no_grad()
-    def score(self, seqs: Sequences, requires: Iterable[str]) -> dict[str, Tensor]:
+    def score(
+        self,
+        seqs: Sequences,
+        requires: Iterable[str],
+        behaviour: tuple[Tensor, Tensor | None] | None = None,
+    ) -> dict[str, Tensor]:
+        """The fields ``requires`` asks for, plus ``logprobs``.
+
+        ``behaviour``: (log-probs, entropies) the caller already has from a pass of the policy
+        over these very tokens (the loop's single-pass path); the behaviour pass is then skipped.
+        """
         requires = set(requires)
         out: dict[str, Tensor] = {}
-        logp, ent = self._pass(self.policy, seqs, with_entropy="entropies" in requires)
+        if behaviour is None:
+            logp, ent = self._pass(self.policy, seqs, with_entropy="entropies" in requires)
+        else:
+            logp, ent = behaviour
         out["logprobs"] = logp
         if ent is not None:
             out["entropies"] = ent

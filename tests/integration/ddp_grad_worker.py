@@ -78,6 +78,12 @@ class SaveGradients(L.Callback):
 
 def main() -> None:
     out, overrides = Path(sys.argv[1]), sys.argv[2:]
+    # Three-row micro-batches exercise DDP's no_sync path; a test may ask for one micro-batch
+    # (the single-pass path: the training forward happens before the teacher passes).
+    micro = [o for o in overrides if o.startswith("loss.micro_batch_size=")] or [
+        "loss.micro_batch_size=3"
+    ]
+    overrides = [o for o in overrides if o not in micro]
     register_engine("replay", "__main__:ReplaySampler")
     register_configs()
     with initialize_config_module("creditzoo.configs", version_base="1.3"):
@@ -89,7 +95,7 @@ def main() -> None:
                 "prompts_per_step=4",
                 "group_size=8",
                 "data.spec.max_ops=1",  # easy: rewards vary within groups
-                "loss.micro_batch_size=3",  # several micro-batches: DDP's no_sync path
+                *micro,
                 "optim.max_grad_norm=0",
                 "eval.n=2",
                 "eval.k=1",

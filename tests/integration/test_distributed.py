@@ -48,9 +48,17 @@ def one_process_grads(tmp_path_factory) -> dict[str, torch.Tensor]:
     return saved["grads"]
 
 
-@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
-def test_two_ranks_give_the_gradients_of_one_process(strategy, one_process_grads, tmp_path):
-    _run([*TORCHRUN, str(WORKER), str(tmp_path / "g.pt"), f"trainer={strategy}"], tmp_path)
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["trainer=ddp"],  # 3-row micro-batches: accumulation under no_sync
+        ["trainer=ddp", "loss.micro_batch_size=64"],  # single pass: one forward feeds the loss
+        ["trainer=fsdp"],
+    ],
+    ids=["ddp", "ddp-single-pass", "fsdp"],
+)
+def test_two_ranks_give_the_gradients_of_one_process(overrides, one_process_grads, tmp_path):
+    _run([*TORCHRUN, str(WORKER), str(tmp_path / "g.pt"), *overrides], tmp_path)
     saved = torch.load(tmp_path / "g.pt")
     assert saved["world_size"] == 2
     grads = saved["grads"]
