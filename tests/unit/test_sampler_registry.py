@@ -16,11 +16,11 @@ class _Stub(torch.nn.Module):
 
 
 def test_unknown_engine_lists_known() -> None:
-    with pytest.raises(ValueError, match=r"unknown rollout engine 'nope'; known: hf, vllm"):
+    with pytest.raises(ValueError, match=r"unknown rollout engine 'nope'; known: hf, static, vllm"):
         build_sampler("nope", _Stub(), None)
 
 
-@pytest.mark.parametrize("engine", ["hf", "vllm"])
+@pytest.mark.parametrize("engine", ["hf", "static", "vllm"])
 def test_unknown_option_is_named_with_the_known_ones(engine: str) -> None:
     with pytest.raises(ValueError, match=rf"engine '{engine}': rollout\.batch_sise; known: "):
         build_sampler(engine, _Stub(), None, batch_sise=4)
