@@ -54,42 +54,36 @@ def _peak_mib() -> float:
 def job_creditzoo(model_dir: str, algorithm: str, warmup: int, steps: int, **_) -> dict:
     """Short `creditzoo fit` on the benchmark model; per-step phases from TensorBoard."""
     _threads()
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from creditzoo.data import sources
     from creditzoo.fit import run_fit
-    from creditzoo.hydra_app import register_configs
+    from creditzoo.testing import fit_config
 
     sources.SOURCES["bench"] = BenchSource
-    register_configs()
-    GlobalHydra.instance().clear()
     total = warmup + steps
-    with initialize_config_module("creditzoo.configs", version_base="1.3"):
-        cfg = compose(
-            "fit",
-            overrides=[
-                f"algorithm={algorithm}",
-                "model=hf",
-                f"model.path={model_dir}",
-                "data.name=bench",
-                "rollout=static",
-                f"rollout.min_new_tokens={NEW_TOKENS}",
-                f"max_steps={total}",
-                f"prompts_per_step={PROMPTS}",
-                f"group_size={GROUP}",
-                f"max_new_tokens={NEW_TOKENS}",
-                f"lr={LR}",
-                "loss.agg=token_mean",
-                "eval.n=1",
-                "eval.k=1",
-                "eval.splits=[id]",
-                "eval_every=0",
-                f"checkpoint_every={total + 1}",
-                "log_samples_every=0",
-            ],
-        )
+    cfg = fit_config(
+        [
+            f"algorithm={algorithm}",
+            "model=hf",
+            f"model.path={model_dir}",
+            "data.name=bench",
+            "rollout=static",
+            f"rollout.min_new_tokens={NEW_TOKENS}",
+            f"max_steps={total}",
+            f"prompts_per_step={PROMPTS}",
+            f"group_size={GROUP}",
+            f"max_new_tokens={NEW_TOKENS}",
+            f"lr={LR}",
+            "loss.agg=token_mean",
+            "eval.n=1",
+            "eval.k=1",
+            "eval.splits=[id]",
+            "eval_every=0",
+            f"checkpoint_every={total + 1}",
+            "log_samples_every=0",
+        ]
+    )
     with tempfile.TemporaryDirectory() as out:
         run_fit(cfg, out)
         acc = EventAccumulator(str(Path(out) / "tb"), size_guidance={"scalars": 0})

@@ -10,11 +10,16 @@ creditzoo's own suite runs ``check_algorithm`` over ``list_algorithms()``. Each 
 property: shape, zero outside the mask, finite, no grad, determinism, row-permutation
 equivariance within a group, invariance to extra right padding, and a clear error when a
 required field is missing.
+
+``fit_config`` and ``read_scalars`` help a plugin's integration test run a short ``fit`` and read
+back what it logged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -200,3 +205,30 @@ def _pad(batch: RolloutBatch, extra: int) -> RolloutBatch:
         for k, v in batch.extras.items()
     }
     return batch.replace(**changes)
+
+
+def fit_config(overrides: list[str]) -> Any:
+    """The composed ``fit`` config (a ``DictConfig``) with command-line style overrides."""
+    return compose_config("fit", overrides)
+
+
+def compose_config(name: str, overrides: list[str]) -> Any:
+    """A composed CLI config (``fit``, ``eval``) as a ``DictConfig``."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    from creditzoo.hydra_app import register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_module("creditzoo.configs", version_base="1.3"):
+        return compose(name, overrides=overrides)
+
+
+def read_scalars(run_dir: str | Path) -> dict[str, list[float]]:
+    """Every TensorBoard scalar a run logged, ``{tag: [value per logged step]}``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(Path(run_dir) / "tb"), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}

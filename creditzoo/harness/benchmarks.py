@@ -52,6 +52,7 @@ class Benchmark:
     hub: HubSpec | None = None
     extra: dict = field(default_factory=dict)
 
+
 # Named templates, usable as benchmark.prompt_template=<name> (a literal template works too).
 TEMPLATES = {"bare": "{problem}", "instruction": INSTRUCTION}
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from creditzoo.rollout.scoring import eval_mode, score_tokens
+from creditzoo.rollout.scoring import distinct_prompts, eval_mode, score_tokens
 from creditzoo.rollout.sequences import Sequences
 
 
@@ -80,12 +80,12 @@ class BatchScorer:
         with eval_mode(model):
             for start in range(0, seqs.num_rows, self.micro_batch_size):
                 part = seqs.rows(slice(start, start + self.micro_batch_size))
+                prompts = distinct_prompts(part.prompt_ids, part.prompt_mask)
                 s = score_tokens(
                     model,
-                    part.prompt_ids,
-                    part.prompt_mask,
-                    part.response_ids,
-                    part.response_mask,
+                    response_ids=part.response_ids,
+                    response_mask=part.response_mask,
+                    **prompts,
                     temperature=self.temperature,
                     with_entropy=with_entropy,
                 )

@@ -55,6 +55,18 @@ def response_mask_from_eos(response_ids: Tensor, eos_ids: list[int], pad_id: int
     return ~after_eos
 
 
+def pad_right(rows: list[Tensor], value: float | int = 0) -> tuple[Tensor, Tensor]:
+    """Stack 1-D rows of different lengths: ``[n, max(1, longest)]`` right-padded with ``value``,
+    and the ``[n, width]`` bool mask of real entries."""
+    width = max([1, *(len(r) for r in rows)])
+    dtype = rows[0].dtype if rows else torch.long
+    out = torch.full((len(rows), width), value, dtype=dtype)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+    return out, torch.arange(width)[None, :] < lengths[:, None]
+
+
 def trim_right(ids: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
     """Drop trailing columns that no row uses."""
     used = mask.any(dim=0).nonzero()

@@ -24,7 +24,6 @@ changes the distribution, so leave it at 0 for training. Any model whose forward
 
 from __future__ import annotations
 
-import inspect
 from typing import Literal
 
 import torch
@@ -34,7 +33,7 @@ from transformers.cache_utils import StaticLayer
 
 from creditzoo.distributed import global_max, is_sharded
 from creditzoo.rollout.hf import HFSampler
-from creditzoo.rollout.scoring import eval_mode, position_ids_from_mask
+from creditzoo.rollout.scoring import cache_keyword, eval_mode, position_ids_from_mask
 from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
 
 
@@ -69,9 +68,7 @@ class StaticCacheSampler(HFSampler):
         self._mask_4d = all(t == "full_attention" for t in layer_types) and not getattr(
             text_config, "use_sliding_window", False
         )
-        # transformers 5 renamed ``past_key_values`` to ``cache``.
-        params = inspect.signature(model.forward).parameters
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._cache_kw = cache_keyword(model)
 
     @torch.no_grad()
     def generate(

@@ -9,7 +9,8 @@ Weights: live (the current policy), fixed (the initial policy), snapshot (copied
 ``sync_every`` steps), ema (θ_T ← d·θ_T + (1−d)·θ).
 
 All teacher prompts of a step — the positive context of every row and each row's wrong-answer
-contexts — go through one micro-batched no-grad pass over the same response tokens.
+contexts — go through one micro-batched no-grad pass over the same response tokens; a context
+shared by a group's rows is prefilled once per micro-batch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import full_state_dict, full_tensor, global_max, is_sharded
 from creditzoo.models.lora import AdaptersDisabled
 from creditzoo.models.util import frozen_copy, initial_policy
-from creditzoo.rollout.scoring import eval_mode, score_tokens
+from creditzoo.rollout.scoring import distinct_prompts, eval_mode, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.verify import VerifyResult
 
@@ -256,7 +257,8 @@ class Teacher:
         model = self.weights.model
         results: list[Any] = []
         starts = list(range(0, len(jobs), self.micro_batch_size))
-        if is_sharded(model):
+        sharded = is_sharded(model)
+        if sharded:
             # A live teacher under FSDP: every rank must run as many forwards as the busiest
             # (the number of wrong-answer contexts differs between ranks); extras are discarded.
             rounds = global_max(len(starts))
@@ -266,12 +268,18 @@ class Teacher:
                 chunk = jobs[start : start + self.micro_batch_size]
                 rows = torch.tensor([row for _, row, _ in chunk])
                 prompt_ids, prompt_mask = self.contexts.render.encode([p for p, _, _ in chunk])
+                # A group's rows share their context: prefill it once (not under FSDP, where
+                # every rank must run the same number of forwards).
+                prompts = (
+                    {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask}
+                    if sharded
+                    else distinct_prompts(prompt_ids, prompt_mask)
+                )
                 s = score_tokens(
                     model,
-                    prompt_ids,
-                    prompt_mask,
-                    seqs.response_ids[rows],
-                    seqs.response_mask[rows],
+                    response_ids=seqs.response_ids[rows],
+                    response_mask=seqs.response_mask[rows],
+                    **prompts,
                     temperature=self.temperature,
                     with_entropy=with_entropy,
                     top_k=top_k,

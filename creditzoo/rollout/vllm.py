@@ -37,7 +37,7 @@ from creditzoo.data.prompts import encode_left_padded
 from creditzoo.distributed import is_sharded
 from creditzoo.models.lora import is_lora
 from creditzoo.rollout.hf import _eos_ids
-from creditzoo.rollout.sequences import Sequences, trim_right
+from creditzoo.rollout.sequences import Sequences, pad_right, trim_right
 
 log = logging.getLogger(__name__)
 
@@ -162,21 +162,21 @@ class VLLMSampler:
         return self._to_sequences(prompt_ids, prompt_mask, outputs)
 
     def _to_sequences(self, prompt_ids, prompt_mask, outputs) -> Sequences:
-        n = len(outputs)
-        width = max(1, max(len(o.outputs[0].token_ids) for o in outputs))
-        response_ids = torch.full((n, width), self.pad_id, dtype=torch.long)
-        logprobs = torch.zeros((n, width), dtype=torch.float32)
-        for i, out in enumerate(outputs):
-            completion = out.outputs[0]
-            ids = list(completion.token_ids)
-            response_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            logprobs[i, : len(ids)] = torch.tensor(
-                [step[tok].logprob for tok, step in zip(ids, completion.logprobs, strict=True)]
-            )
+        completions = [out.outputs[0] for out in outputs]
+        response_ids, response_mask = pad_right(
+            [torch.tensor(list(c.token_ids), dtype=torch.long) for c in completions], self.pad_id
+        )
         # vLLM stops at (and keeps) the first EOS, so a row's tokens are exactly its response:
         # the mask is "position < length", which the HF engine's EOS rule gives as well.
-        lengths = torch.tensor([len(o.outputs[0].token_ids) for o in outputs])
-        response_mask = torch.arange(width)[None, :] < lengths[:, None]
+        logprobs, _ = pad_right(
+            [
+                torch.tensor(
+                    [step[t].logprob for t, step in zip(c.token_ids, c.logprobs, strict=True)],
+                    dtype=torch.float32,
+                )
+                for c in completions
+            ]
+        )
         self._metrics["tokens_per_s"] = float(response_mask.sum()) / max(
             self._metrics["generate_seconds"], 1e-9
         )

@@ -24,7 +24,7 @@ from creditzoo.fit import run_fit
 from creditzoo.hydra_app import register_configs
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.sampler import register_engine
-from creditzoo.rollout.sequences import Sequences, response_mask_from_eos
+from creditzoo.rollout.sequences import Sequences, pad_right, response_mask_from_eos
 
 
 class ReplaySampler:
@@ -49,12 +49,8 @@ class ReplaySampler:
                 )
             responses += [r[m] for r, m in zip(seqs.response_ids, seqs.response_mask, strict=True)]
         pad = self.hf.pad_id
-        width = max(len(r) for r in responses)
-        ids = torch.full((len(responses), width), pad, dtype=torch.long)
-        for i, r in enumerate(responses):
-            ids[i, : len(r)] = r
-        mask = response_mask_from_eos(ids, self.hf.eos_ids, pad)
-        mask &= torch.arange(width)[None, :] < torch.tensor([len(r) for r in responses])[:, None]
+        ids, mask = pad_right(responses, pad)
+        mask &= response_mask_from_eos(ids, self.hf.eos_ids, pad)
         prompt_ids, prompt_mask = self.hf.encode_prompts(prompts)
         texts = self.hf.tokenizer.batch_decode(
             ids.masked_fill(~mask, pad), skip_special_tokens=True

@@ -70,12 +70,13 @@ def test_missing_columns_are_named() -> None:
 
 
 def test_eval_a_checkpoint(tmp_path: Path) -> None:
-    from test_fit_tiny import SMALL, _cfg
+    from test_fit_tiny import SMALL
 
     from creditzoo.fit import run_fit
+    from creditzoo.testing import fit_config
 
     run = tmp_path / "run"
-    run_fit(_cfg([*SMALL, "max_steps=1", "eval.n=2", "eval.k=1"]), run)
+    run_fit(fit_config([*SMALL, "max_steps=1", "eval.n=2", "eval.k=1"]), run)
     proc = _eval(
         f"ckpt={run}", "benchmark=arith", "benchmark.splits=[id]", "limit=4", "k=1", cwd=tmp_path
     )

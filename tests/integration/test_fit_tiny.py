@@ -8,12 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from creditzoo import list_algorithms
 from creditzoo.fit import run_fit
-from creditzoo.hydra_app import register_configs
+from creditzoo.testing import fit_config, read_scalars
 
 SMALL = [
     "max_steps=3",
@@ -29,23 +27,8 @@ SMALL = [
 ]
 
 
-def _cfg(overrides: list[str]):
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("creditzoo.configs", version_base="1.3"):
-        return compose("fit", overrides=overrides)
-
-
-def _scalars(run_dir: Path) -> dict[str, list[float]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
-
-
 def test_fit_writes_results_logs_and_checkpoints(tmp_path: Path) -> None:
-    results = run_fit(_cfg(SMALL), tmp_path)
+    results = run_fit(fit_config(SMALL), tmp_path)
     assert results["steps"] == 3
     assert set(results["initial"]) == set(results["final"]) == {"id"}
     assert 0.0 <= results["final"]["id"]["acc"] <= 1.0 and results["final"]["id"]["n"] == 6
@@ -54,7 +37,7 @@ def test_fit_writes_results_logs_and_checkpoints(tmp_path: Path) -> None:
     assert on_disk["final"] == results["final"]
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     assert (tmp_path / "config.yaml").exists()
-    scalars = _scalars(tmp_path)
+    scalars = read_scalars(tmp_path)
     for tag in (
         "reward/mean",
         "reward/accuracy",
@@ -80,7 +63,7 @@ def test_every_loss_mode_trains(tmp_path: Path) -> None:
     for agg in ("seq_mean", "const_norm"):
         out = tmp_path / agg
         results = run_fit(
-            _cfg(
+            fit_config(
                 [
                     *SMALL,
                     "max_steps=1",
@@ -140,17 +123,17 @@ def test_cli_multirun_runs_two_jobs(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_bad_group_size_is_a_clear_error(tmp_path: Path, value: str) -> None:
     with pytest.raises(ValueError, match="group_size"):
-        run_fit(_cfg([*SMALL, f"group_size={value}"]), tmp_path)
+        run_fit(fit_config([*SMALL, f"group_size={value}"]), tmp_path)
 
 
 @pytest.mark.parametrize("name", list_algorithms())
 def test_every_algorithm_trains(tmp_path: Path, name: str) -> None:
     """Each registered algorithm runs end to end: its teacher passes, its credit, the update."""
     results = run_fit(
-        _cfg([*SMALL, f"algorithm={name}", "max_steps=2", "eval.n=2", "eval.k=1"]), tmp_path
+        fit_config([*SMALL, f"algorithm={name}", "max_steps=2", "eval.n=2", "eval.k=1"]), tmp_path
     )
     assert results["steps"] == 2 and results["algorithm"] == name
-    scalars = _scalars(tmp_path)
+    scalars = read_scalars(tmp_path)
     assert all(math.isfinite(v) for v in scalars["loss/total"])
     assert "leak/mention_rate" in scalars
 
@@ -159,7 +142,7 @@ def test_opsd_full_and_sampled_modes(tmp_path: Path) -> None:
     for mode in ("full", "sampled"):
         out = tmp_path / mode
         run_fit(
-            _cfg(
+            fit_config(
                 [
                     *SMALL,
                     "algorithm=opsd",
@@ -172,13 +155,13 @@ def test_opsd_full_and_sampled_modes(tmp_path: Path) -> None:
             ),
             out,
         )
-        scalars = _scalars(out)
+        scalars = read_scalars(out)
         assert ("loss/distill" in scalars) == (mode == "full")
 
 
 def test_teacher_snapshot_is_checkpointed(tmp_path: Path) -> None:
     run_fit(
-        _cfg(
+        fit_config(
             [
                 *SMALL,
                 "algorithm=rlsd",
@@ -217,9 +200,9 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
         "eval_every=0",
         "checkpoint_every=1",
     ]
-    run_fit(_cfg([*common, "max_steps=4"]), tmp_path / "straight")
-    run_fit(_cfg([*common, "max_steps=2"]), tmp_path / "resumed")
-    results = run_fit(_cfg([*common, "max_steps=4"]), tmp_path / "resumed")
+    run_fit(fit_config([*common, "max_steps=4"]), tmp_path / "straight")
+    run_fit(fit_config([*common, "max_steps=2"]), tmp_path / "resumed")
+    results = run_fit(fit_config([*common, "max_steps=4"]), tmp_path / "resumed")
     assert results["steps"] == 4
 
     def state(run: str) -> dict:

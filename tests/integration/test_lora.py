@@ -6,14 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from creditzoo.evaluation import load_policy
 from creditzoo.fit import run_fit
-from creditzoo.hydra_app import register_configs
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import AdaptersDisabled, apply_lora
+from creditzoo.testing import compose_config, fit_config
 
 SMALL = [
     "max_steps=2",
@@ -27,13 +25,6 @@ SMALL = [
     "model.lora.r=4",
     "lr=1e-2",  # large enough that two steps visibly move the adapters
 ]
-
-
-def _cfg(overrides: list[str]):
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("creditzoo.configs", version_base="1.3"):
-        return compose("fit", overrides=overrides)
 
 
 def test_adapters_disabled_is_the_base_model() -> None:
@@ -56,7 +47,7 @@ def test_adapters_disabled_is_the_base_model() -> None:
 
 def test_lora_fit_trains_only_adapters_with_a_base_weight_teacher(tmp_path: Path) -> None:
     # opsd: fixed teacher (the base model) + KL to the reference (also the base model).
-    results = run_fit(_cfg([*SMALL, "algorithm=opsd", "loss.kl_coef=0.1"]), tmp_path)
+    results = run_fit(fit_config([*SMALL, "algorithm=opsd", "loss.kl_coef=0.1"]), tmp_path)
     assert results["steps"] == 2 and results["teacher"]["weights"] == "fixed"
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     state = ckpt["state_dict"]
@@ -75,11 +66,8 @@ def test_lora_fit_trains_only_adapters_with_a_base_weight_teacher(tmp_path: Path
 
 
 def test_a_lora_checkpoint_evaluates_with_merged_adapters(tmp_path: Path) -> None:
-    run_fit(_cfg(SMALL), tmp_path)
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("creditzoo.configs", version_base="1.3"):
-        cfg = compose("eval", overrides=[f"ckpt={tmp_path}"])
+    run_fit(fit_config(SMALL), tmp_path)
+    cfg = compose_config("eval", [f"ckpt={tmp_path}"])
     model, _, source = load_policy(cfg)
     assert type(model).__name__ == "LlamaForCausalLM"  # plain transformers, adapters merged
     assert source["model"]["lora"]["r"] == 4

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_fit_tiny import SMALL, _cfg
+from test_fit_tiny import SMALL
 
 from creditzoo.fit import run_fit
 from creditzoo.harness.benchmarks import load_problems
+from creditzoo.testing import fit_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 RUN = [
@@ -59,7 +60,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory) -> dict[str, torch.Tensor]:
     out = tmp_path_factory.mktemp("straight")
-    run_fit(_cfg(RUN), out)
+    run_fit(fit_config(RUN), out)
     return _policy(out)
 
 
@@ -96,7 +97,7 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path: Path, straight) 
 
 
 def test_no_temporary_checkpoint_files_are_left(tmp_path: Path) -> None:
-    run_fit(_cfg([*RUN, "max_steps=2"]), tmp_path)
+    run_fit(fit_config([*RUN, "max_steps=2"]), tmp_path)
     assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith(".")]
 
 
@@ -116,7 +117,7 @@ def test_nan_loss_stops_naming_the_step_and_checkpoint(tmp_path: Path) -> None:
 
     try:
         with pytest.raises(NonFiniteLossError, match=r"at step 2.*last good checkpoint"):
-            run_fit(_cfg([*RUN, "algorithm=_nan_after_two"]), tmp_path)
+            run_fit(fit_config([*RUN, "algorithm=_nan_after_two"]), tmp_path)
     finally:
         _REGISTRY.pop("_nan_after_two", None)
     assert (
@@ -126,7 +127,7 @@ def test_nan_loss_stops_naming_the_step_and_checkpoint(tmp_path: Path) -> None:
 
 def test_group_of_one_needs_siblings(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs group_size >= 2"):
-        run_fit(_cfg([*SMALL, "algorithm=grpo", "group_size=1"]), tmp_path)
+        run_fit(fit_config([*SMALL, "algorithm=grpo", "group_size=1"]), tmp_path)
 
 
 def test_rows_without_a_reference_answer_are_skipped() -> None:

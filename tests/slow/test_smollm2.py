@@ -49,15 +49,11 @@ def test_teacher_with_the_answer_prefers_the_answer_tokens() -> None:
 
 @pytest.mark.parametrize("algorithm", ["grpo", "rlsd"])
 def test_fit_a_few_steps(tmp_path: Path, algorithm: str) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
-    from test_fit_tiny import _cfg
-
     from creditzoo.fit import run_fit
+    from creditzoo.testing import fit_config
 
     results = run_fit(
-        _cfg(
+        fit_config(
             [
                 "model=smollm2-135m",
                 f"algorithm={algorithm}",

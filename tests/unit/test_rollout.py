@@ -8,7 +8,7 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.models.factory import build_model
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.scoring import score_tokens
-from creditzoo.rollout.sequences import response_mask_from_eos, trim_right
+from creditzoo.rollout.sequences import pad_right, response_mask_from_eos, trim_right
 
 
 def test_response_mask_stops_after_first_eos() -> None:
@@ -27,6 +27,14 @@ def test_response_mask_stops_after_first_eos() -> None:
 def tiny():
     model, tokenizer = build_model("tiny")
     return model, tokenizer, PromptRenderer(tokenizer)
+
+
+def test_pad_right_stacks_rows_of_different_lengths() -> None:
+    ids, mask = pad_right([torch.tensor([4, 5, 6]), torch.tensor([], dtype=torch.long)], value=9)
+    assert ids.tolist() == [[4, 5, 6], [9, 9, 9]]
+    assert mask.tolist() == [[True, True, True], [False, False, False]]
+    values, _ = pad_right([torch.tensor([], dtype=torch.float32)])  # width is at least 1
+    assert values.dtype == torch.float32 and values.tolist() == [[0.0]]
 
 
 def test_batched_greedy_equals_one_by_one(tiny) -> None:

@@ -5,13 +5,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from creditzoo import module
 from creditzoo.fit import run_fit
-from creditzoo.hydra_app import register_configs
 from creditzoo.models.factory import build_model
+from creditzoo.testing import fit_config
 
 SMALL = [
     "max_steps=2",
@@ -40,11 +38,7 @@ def _fit(tmp: Path, overrides: list[str], monkeypatch) -> tuple[dict, list[bool]
         return used[-1]
 
     monkeypatch.setattr(module.RLVRModule, "_single_pass", spy)
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("creditzoo.configs", version_base="1.3"):
-        cfg = compose("fit", overrides=SMALL + overrides)
-    run_fit(cfg, tmp)
+    run_fit(fit_config(SMALL + overrides), tmp)
     state = torch.load(tmp / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     return state, used
 
@@ -59,12 +53,20 @@ def test_single_pass_equals_two_passes(tmp_path: Path, monkeypatch, algorithm: s
         tmp_path / "micro", [f"algorithm={algorithm}", "loss.micro_batch_size=5"], monkeypatch
     )
     assert used_one == [True, True] and used_two == used_micro == [False, False]
-    for key in one:
-        torch.testing.assert_close(one[key], two[key], atol=1e-6, rtol=0)
-        torch.testing.assert_close(one[key], micro[key], atol=1e-5, rtol=1e-5)
     initial, _ = build_model("tiny")
     start = {f"policy.{k}": v for k, v in initial.state_dict().items()}
-    assert any(not torch.equal(one[k], start[k]) for k in one if k in start)  # it trained
+    keys = [k for k in one if k in start]
+
+    def update(state: dict) -> torch.Tensor:
+        return torch.cat([(state[k] - start[k]).flatten() for k in keys])
+
+    # Same updates up to float rounding: the paths differ in matmul shapes (the two-pass path
+    # prefills each group's prompt once), and Adam turns a rounding difference in a near-zero
+    # gradient into up to lr in that one weight, so compare whole updates, not single weights.
+    reference = update(one)
+    assert reference.norm() > 0  # it trained
+    for other in (two, micro):
+        assert (update(other) - reference).norm() < 1e-3 * reference.norm()
 
 
 def test_dropout_disables_the_single_pass() -> None:

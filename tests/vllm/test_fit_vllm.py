@@ -6,11 +6,9 @@ import math
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from creditzoo.fit import run_fit
-from creditzoo.hydra_app import register_configs
+from creditzoo.testing import fit_config, read_scalars
 
 pytestmark = pytest.mark.vllm
 
@@ -32,26 +30,11 @@ SMALL = [
 ]
 
 
-def _cfg(overrides: list[str]):
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_module("creditzoo.configs", version_base="1.3"):
-        return compose("fit", overrides=overrides)
-
-
-def _scalars(run_dir: Path) -> dict[str, list[float]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
-
-
 def test_fit_with_vllm_rollouts(tmp_path: Path) -> None:
-    results = run_fit(_cfg(SMALL), tmp_path)
+    results = run_fit(fit_config(SMALL), tmp_path)
     assert results["steps"] == 4 and results["final"]["id"]["n"] == 8
     assert json.loads((tmp_path / "results.json").read_text())["final"] == results["final"]
-    s = _scalars(tmp_path)
+    s = read_scalars(tmp_path)
     assert len(s["rollout/sync_seconds"]) == 4 and all(v > 0 for v in s["rollout/sync_seconds"])
     assert all(math.isfinite(v) for v in s["loss/total"])
     # Engine vs trainer log-probs of the sampled tokens, every step (each after a push).
@@ -69,8 +52,8 @@ def test_gap_bound_catches_a_missed_push(tmp_path: Path, monkeypatch) -> None:
     from creditzoo.rollout.vllm import VLLMSampler
 
     monkeypatch.setattr(VLLMSampler, "sync_weights", lambda self, policy: None)
-    run_fit(_cfg([*SMALL, "max_steps=3", "eval.n=2", "eval.k=1"]), tmp_path)
-    gaps = _scalars(tmp_path)["policy/logprob_gap_mean"]
+    run_fit(fit_config([*SMALL, "max_steps=3", "eval.n=2", "eval.k=1"]), tmp_path)
+    gaps = read_scalars(tmp_path)["policy/logprob_gap_mean"]
     assert gaps[0] < 1e-4 and max(gaps) > 1e-3, gaps
 
 
@@ -78,6 +61,6 @@ def test_unknown_rollout_option_is_a_clear_error(tmp_path: Path) -> None:
     from hydra.errors import ConfigCompositionException
 
     with pytest.raises(ConfigCompositionException, match="kv_cache"):
-        _cfg([*SMALL, "rollout.kv_cache=2"])
+        fit_config([*SMALL, "rollout.kv_cache=2"])
     with pytest.raises(ValueError, match=r"rollout\.kv_cache; known: .*cpu_kv_cache_gib"):
-        run_fit(_cfg([*SMALL, "+rollout.kv_cache=2"]), tmp_path)
+        run_fit(fit_config([*SMALL, "+rollout.kv_cache=2"]), tmp_path)
