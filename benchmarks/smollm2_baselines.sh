@@ -4,6 +4,7 @@
 #  1. a short RLSD fit on arith: its initial evaluation is the arith baseline (id and ood), its
 #     final one the same problems after the steps -> benchmarks/baselines/smollm2-135m_rlsd/
 #  2. `creditzoo eval` on CHAMP -> benchmarks/baselines/smollm2-135m_champ.json
+#  3. `creditzoo eval` on arith, 4 samples per problem -> benchmarks/baselines/smollm2-135m_arith.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CZ=${CZ:-.venv/bin/creditzoo}
@@ -16,3 +17,5 @@ $CZ fit model=smollm2-135m algorithm=rlsd max_steps=3 prompts_per_step=4 group_s
   output_dir=benchmarks/baselines/smollm2-135m_rlsd
 $CZ eval model=smollm2-135m benchmark=champ limit=20 k=1 max_new_tokens=384 \
   out=benchmarks/baselines/smollm2-135m_champ.json
+$CZ eval model=smollm2-135m benchmark=arith benchmark.prompt_template=instruction limit=50 k=4 \
+  max_new_tokens=128 out=benchmarks/baselines/smollm2-135m_arith.json
