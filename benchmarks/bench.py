@@ -6,10 +6,11 @@ Settings are research/perf-anchor.md's: a 6.2M-parameter Qwen2 (model M, random 
 fp32, 2 threads, one update per rollout batch, lr 1e-5, DAPO/token-mean loss, no KL.
 
 Every measurement runs in its own process; the processes are interleaved in rounds (creditzoo,
-TRL, TRL without gradient checkpointing, the engine-vs-generate pair, every algorithm), so machine
-drift hits all alike. Step time is the period between consecutive steps (everything the trainer
-does per step), medians after warm-up. Ratios: median / median; their min–max are those of the
-per-round ratios. Writes ``benchmarks/results/latest.json`` and the table in
+TRL, TRL without gradient checkpointing, the engine-vs-generate pair, every algorithm, creditzoo
+GRPO again: it is every ratio's denominator), so machine drift hits all alike. Step time is the
+period between consecutive steps (everything the trainer does per step), medians after warm-up.
+Ratios: median / median; their min–max are those of the per-round ratios. Writes
+``benchmarks/results/latest.json`` and the table in
 ``benchmarks/README.md`` between the ``bench:`` markers.
 
     python benchmarks/bench.py [--rounds 2] [--steps 5] [--warmup 2] [--algorithms grpo,rlsd]
@@ -384,6 +385,17 @@ def run_job(name: str, **kw) -> dict:
     return result
 
 
+def merge_runs(a: dict, b: dict) -> dict:
+    """Two measurements of one configuration as one: lists concatenated, peak memory the max."""
+    return {
+        "step_s": a["step_s"] + b["step_s"],
+        "in_step_s": a["in_step_s"] + b["in_step_s"],
+        "phases_s": {p: a["phases_s"][p] + b["phases_s"][p] for p in a["phases_s"]},
+        "response_length_mean": a["response_length_mean"] + b["response_length_mean"],
+        "peak_rss_mib": max(a["peak_rss_mib"], b["peak_rss_mib"]),
+    }
+
+
 def stats(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -416,7 +428,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3, help="engine/generate pairs per round")
+    parser.add_argument("--repeats", type=int, default=5, help="engine/generate pairs per round")
     parser.add_argument("--algorithms", default=None, help="default: every registered one")
     parser.add_argument("--model-dir", default=str(HERE / ".cache" / "model-M"))
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
@@ -446,7 +458,7 @@ def main() -> None:
     loads = [load_before]
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds} (load {load()})", flush=True)
-        runs.setdefault("creditzoo", []).append(run_job("creditzoo", algorithm="grpo", **common))
+        grpo_first = run_job("creditzoo", algorithm="grpo", **common)
         runs.setdefault("trl", []).append(run_job("trl", gc=True, **common))
         runs.setdefault("trl_nogc", []).append(run_job("trl", gc=False, **common))
         runs.setdefault("generate", []).append(
@@ -454,6 +466,10 @@ def main() -> None:
         )
         for a in algorithms[1:]:
             runs.setdefault(a, []).append(run_job("creditzoo", algorithm=a, **common))
+        # GRPO, the denominator of every ratio, runs first and last: drift within a round hits
+        # it as it hits the others.
+        grpo_last = run_job("creditzoo", algorithm="grpo", **common)
+        runs.setdefault("creditzoo", []).append(merge_runs(grpo_first, grpo_last))
         loads.append(load())
     report = summarize(runs, algorithms, args, loads, loss_check, time.time() - started)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

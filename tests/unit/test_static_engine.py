@@ -46,6 +46,8 @@ def test_sampling_draws_generates_tokens_and_reports_their_logprobs(tiny) -> Non
         prompts, max_new_tokens=32, temperature=1.3
     )
     assert torch.equal(got.response_ids, expected.response_ids)
+    # Decoded under inference mode, handed back as ordinary tensors the training pass can use.
+    assert not any(t.is_inference() for t in (got.response_ids, got.logprobs, got.prompt_ids))
     with torch.no_grad():
         scores = score_tokens(
             model,
