@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from creditzoo.rollout.scoring import distinct_prompts, eval_mode, score_tokens
+from creditzoo.rollout.scoring import distinct_prompts, eval_mode, no_autograd, score_tokens
 from creditzoo.rollout.sequences import Sequences
 
 
@@ -77,7 +77,7 @@ class BatchScorer:
         self, model: torch.nn.Module, seqs: Sequences, *, with_entropy: bool
     ) -> tuple[Tensor, Tensor | None]:
         logps, ents = [], []
-        with eval_mode(model):
+        with eval_mode(model), no_autograd(model):  # concatenated outside: ordinary tensors
             for start in range(0, seqs.num_rows, self.micro_batch_size):
                 part = seqs.rows(slice(start, start + self.micro_batch_size))
                 prompts = distinct_prompts(part.prompt_ids, part.prompt_mask)

@@ -12,6 +12,7 @@ rows, so the prompt's tokens cost one forward per distinct prompt instead of one
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ from functools import cache
 import torch
 from torch import Tensor
 from transformers import PreTrainedModel
+
+from creditzoo.distributed import is_sharded
 
 
 @dataclass
@@ -43,6 +46,17 @@ def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+def no_autograd(model: torch.nn.Module) -> contextlib.AbstractContextManager:
+    """The context for a pass that needs no gradient: ``torch.inference_mode()``, which also
+    drops autograd's per-op bookkeeping (~18% of a teacher pass, ~7% of a decode step on CPU).
+
+    Tensors made inside are inference tensors: build what leaves the pass outside it (``cat``,
+    ``stack`` or ``clone`` there give ordinary tensors that a training graph may save). Under
+    FSDP it is ``torch.no_grad()``: the all-gathered parameters must stay ordinary tensors.
+    """
+    return torch.no_grad() if is_sharded(model) else torch.inference_mode()
 
 
 def position_ids_from_mask(attention_mask: Tensor) -> Tensor:

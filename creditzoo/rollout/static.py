@@ -33,7 +33,12 @@ from transformers.cache_utils import StaticLayer
 
 from creditzoo.distributed import global_max, is_sharded
 from creditzoo.rollout.hf import HFSampler
-from creditzoo.rollout.scoring import cache_keyword, eval_mode, position_ids_from_mask
+from creditzoo.rollout.scoring import (
+    cache_keyword,
+    eval_mode,
+    no_autograd,
+    position_ids_from_mask,
+)
 from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
 
 
@@ -77,10 +82,7 @@ class StaticCacheSampler(HFSampler):
         """One response per prompt string (repeat a prompt G times for a group)."""
         prompt_ids, prompt_mask = self.encode_prompts(prompts)
         ids_chunks, logp_chunks = [], []
-        # Inference mode drops autograd's per-op bookkeeping (~7% of a decode step here); not
-        # under FSDP, whose unsharded parameters must stay usable by the training pass.
-        no_autograd = torch.no_grad() if is_sharded(self.model) else torch.inference_mode()
-        with eval_mode(self.model), no_autograd:
+        with eval_mode(self.model), no_autograd(self.model):
             for start in range(0, len(prompts), self.batch_size):
                 sl = slice(start, start + self.batch_size)
                 ids, logp = self._decode(

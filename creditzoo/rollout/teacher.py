@@ -29,7 +29,7 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import full_state_dict, full_tensor, global_max, is_sharded
 from creditzoo.models.lora import AdaptersDisabled
 from creditzoo.models.util import frozen_copy, initial_policy
-from creditzoo.rollout.scoring import distinct_prompts, eval_mode, score_tokens
+from creditzoo.rollout.scoring import distinct_prompts, eval_mode, no_autograd, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.verify import VerifyResult
 
@@ -263,7 +263,8 @@ class Teacher:
             # (the number of wrong-answer contexts differs between ranks); extras are discarded.
             rounds = global_max(len(starts))
             starts += [0] * (rounds - len(starts))
-        with eval_mode(model):
+        # Rows leave inference mode as views; ``score`` stacks them into ordinary tensors.
+        with eval_mode(model), no_autograd(model):
             for i, start in enumerate(starts):
                 chunk = jobs[start : start + self.micro_batch_size]
                 rows = torch.tensor([row for _, row, _ in chunk])

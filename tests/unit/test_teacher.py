@@ -166,6 +166,8 @@ def test_batched_teacher_passes_equal_separate_passes(tiny) -> None:
         a["neg_teacher_logprobs"], b["neg_teacher_logprobs"], atol=1e-5, rtol=1e-5
     )
     assert torch.equal(a["neg_mask"], b["neg_mask"])
+    # Scored under inference mode, returned as ordinary tensors a training graph may save.
+    assert not any(a[k].is_inference() for k in fields)
 
 
 def test_negatives_mirror_the_correct_sibling_template() -> None:
