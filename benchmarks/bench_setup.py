@@ -28,13 +28,6 @@ MODELS = {
         num_key_value_heads=4,
         intermediate_size=1024,
     ),
-    "S": dict(
-        hidden_size=128,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=512,
-    ),
 }
 
 
