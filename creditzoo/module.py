@@ -26,7 +26,7 @@ from creditzoo.distributed import is_sharded, shard_fsdp2
 from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
 from creditzoo.rollout.sampler import Sampler, sampler_metrics
 from creditzoo.rollout.scorer import BatchScorer
-from creditzoo.rollout.scoring import TokenScores, distinct_prompts, score_tokens
+from creditzoo.rollout.scoring import TokenScores, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.rollout.teacher import TEACHER_FIELDS, Teacher
 from creditzoo.types import RolloutBatch
@@ -336,19 +336,13 @@ class RLVRModule(L.LightningModule):
     def _score_for_update(self, seqs: Sequences, sl: slice, gather_ids) -> TokenScores:
         """The grad-enabled pass of rows ``sl`` that the loss differentiates.
 
-        A group's rows share their prompt: it is run once and its KV cache (in the graph) shared,
-        except under FSDP, where every rank must run the same number of forwards."""
+        A group's rows share their prompt: it is run once and its KV cache (in the graph) shared."""
         part = seqs.rows(sl)
-        prompts = (
-            {"prompt_ids": part.prompt_ids, "prompt_mask": part.prompt_mask}
-            if is_sharded(self.policy)
-            else distinct_prompts(part.prompt_ids, part.prompt_mask)
-        )
         return score_tokens(
             self.policy,
             response_ids=part.response_ids,
             response_mask=part.response_mask,
-            **prompts,
+            **prompt_arguments(self.policy, part.prompt_ids, part.prompt_mask),
             temperature=self.settings.temperature,
             with_entropy=True,
             gather_ids=gather_ids,

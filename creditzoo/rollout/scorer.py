@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from creditzoo.rollout.scoring import distinct_prompts, eval_mode, no_autograd, score_tokens
+from creditzoo.rollout.scoring import eval_mode, no_autograd, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
 
 
@@ -80,12 +80,11 @@ class BatchScorer:
         with eval_mode(model), no_autograd(model):  # concatenated outside: ordinary tensors
             for start in range(0, seqs.num_rows, self.micro_batch_size):
                 part = seqs.rows(slice(start, start + self.micro_batch_size))
-                prompts = distinct_prompts(part.prompt_ids, part.prompt_mask)
                 s = score_tokens(
                     model,
                     response_ids=part.response_ids,
                     response_mask=part.response_mask,
-                    **prompts,
+                    **prompt_arguments(model, part.prompt_ids, part.prompt_mask),
                     temperature=self.temperature,
                     with_entropy=with_entropy,
                 )

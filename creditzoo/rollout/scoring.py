@@ -93,6 +93,17 @@ def distinct_prompts(prompt_ids: Tensor, prompt_mask: Tensor) -> dict[str, Tenso
     }
 
 
+def prompt_arguments(
+    model: torch.nn.Module, prompt_ids: Tensor, prompt_mask: Tensor
+) -> dict[str, Tensor]:
+    """``score_tokens``' prompt arguments for a pass of ``model``: each distinct prompt
+    prefilled once (``distinct_prompts``), except under FSDP, where every rank must run as many
+    forwards as the others whatever its own repeats."""
+    if is_sharded(model):
+        return {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask}
+    return distinct_prompts(prompt_ids, prompt_mask)
+
+
 def score_tokens(
     model: torch.nn.Module,
     prompt_ids: Tensor,

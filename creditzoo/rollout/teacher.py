@@ -29,7 +29,7 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import full_state_dict, full_tensor, global_max, is_sharded
 from creditzoo.models.lora import AdaptersDisabled
 from creditzoo.models.util import frozen_copy, initial_policy
-from creditzoo.rollout.scoring import distinct_prompts, eval_mode, no_autograd, score_tokens
+from creditzoo.rollout.scoring import eval_mode, no_autograd, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.verify import VerifyResult
 
@@ -257,8 +257,7 @@ class Teacher:
         model = self.weights.model
         results: list[Any] = []
         starts = list(range(0, len(jobs), self.micro_batch_size))
-        sharded = is_sharded(model)
-        if sharded:
+        if is_sharded(model):
             # A live teacher under FSDP: every rank must run as many forwards as the busiest
             # (the number of wrong-answer contexts differs between ranks); extras are discarded.
             rounds = global_max(len(starts))
@@ -269,18 +268,11 @@ class Teacher:
                 chunk = jobs[start : start + self.micro_batch_size]
                 rows = torch.tensor([row for _, row, _ in chunk])
                 prompt_ids, prompt_mask = self.contexts.render.encode([p for p, _, _ in chunk])
-                # A group's rows share their context: prefill it once (not under FSDP, where
-                # every rank must run the same number of forwards).
-                prompts = (
-                    {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask}
-                    if sharded
-                    else distinct_prompts(prompt_ids, prompt_mask)
-                )
-                s = score_tokens(
+                s = score_tokens(  # a context shared by a group's rows is prefilled once
                     model,
                     response_ids=seqs.response_ids[rows],
                     response_mask=seqs.response_mask[rows],
-                    **prompts,
+                    **prompt_arguments(model, prompt_ids, prompt_mask),
                     temperature=self.temperature,
                     with_entropy=with_entropy,
                     top_k=top_k,
