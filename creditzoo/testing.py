@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
+from omegaconf import DictConfig
 
 from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS
 from creditzoo.registry import build_algorithm
@@ -207,13 +207,13 @@ def _pad(batch: RolloutBatch, extra: int) -> RolloutBatch:
     return batch.replace(**changes)
 
 
-def fit_config(overrides: list[str]) -> Any:
-    """The composed ``fit`` config (a ``DictConfig``) with command-line style overrides."""
+def fit_config(overrides: list[str]) -> DictConfig:
+    """The composed ``fit`` config with command-line style overrides."""
     return compose_config("fit", overrides)
 
 
-def compose_config(name: str, overrides: list[str]) -> Any:
-    """A composed CLI config (``fit``, ``eval``) as a ``DictConfig``."""
+def compose_config(name: str, overrides: list[str]) -> DictConfig:
+    """A composed CLI config (``fit``, ``eval``) with command-line style overrides."""
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
