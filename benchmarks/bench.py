@@ -123,12 +123,29 @@ class BenchSource:
         return bench_setup.problems(n, seed=999)
 
 
+def trl_config(output_dir: str, **settings):
+    """TRL's ``GRPOConfig`` with what every job shares: the group, the forced length, no KL, fp32
+    on the CPU, no reporting."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        output_dir=output_dir,
+        num_generations=GROUP,
+        max_completion_length=NEW_TOKENS,
+        beta=0.0,
+        bf16=False,
+        use_cpu=True,
+        report_to="none",
+        **settings,
+    )
+
+
 def job_trl(model_dir: str, gc: bool, warmup: int, steps: int, **_) -> dict:
     """TRL GRPOTrainer with its defaults except what the CPU needs (perf-anchor.md)."""
     _threads()
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     total = warmup + steps
     problems = [p for s in range(total) for p in bench_setup.problems(PROMPTS, seed=1000 + s)]
@@ -150,22 +167,16 @@ def job_trl(model_dir: str, gc: bool, warmup: int, steps: int, **_) -> dict:
             ends.append(time.perf_counter())
 
     with tempfile.TemporaryDirectory() as out:
-        args = GRPOConfig(
-            output_dir=out,
+        args = trl_config(
+            out,
             per_device_train_batch_size=PROMPTS * GROUP,
-            num_generations=GROUP,
-            max_completion_length=NEW_TOKENS,
             generation_kwargs={"min_new_tokens": NEW_TOKENS},
             gradient_accumulation_steps=1,
             steps_per_generation=1,
             num_iterations=1,
-            beta=0.0,
             loss_type="dapo",
             learning_rate=LR,
-            bf16=False,
             fp16=False,
-            use_cpu=True,
-            report_to="none",
             save_strategy="no",
             eval_strategy="no",
             logging_steps=1e6,
@@ -265,7 +276,7 @@ def job_loss(model_dir: str, **_) -> dict:
     _threads()
     import torch
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from creditzoo import RolloutBatch, build_algorithm
     from creditzoo.data.prompts import PromptRenderer
@@ -318,18 +329,12 @@ def job_loss(model_dir: str, **_) -> dict:
             clip_high=0.28,
         )
         with tempfile.TemporaryDirectory() as tmp:
-            args = GRPOConfig(
-                output_dir=tmp,
+            args = trl_config(
+                tmp,
                 per_device_train_batch_size=n,
-                num_generations=GROUP,
-                max_completion_length=NEW_TOKENS,
                 loss_type=trl_type,
                 epsilon=0.2,
                 epsilon_high=0.28,
-                beta=0.0,
-                bf16=False,
-                use_cpu=True,
-                report_to="none",
                 gradient_checkpointing=False,
             )
             trainer = GRPOTrainer(

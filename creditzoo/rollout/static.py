@@ -35,6 +35,7 @@ from creditzoo.distributed import global_max, is_sharded
 from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.scoring import (
     cache_keyword,
+    distinct_prompts,
     eval_mode,
     no_autograd,
     position_ids_from_mask,
@@ -131,27 +132,24 @@ class StaticCacheSampler(HFSampler):
         positions = position_ids_from_mask(mask[:, :p])
         # A group repeats its prompt G times: prefill each distinct prompt once, then give every
         # row its prompt's cache.
-        keyed = torch.cat([prompt_ids, prompt_mask.long()], dim=1)
-        unique, inverse = torch.unique(keyed, dim=0, return_inverse=True)
-        dedup = unique.shape[0] < n and all(
+        shared = distinct_prompts(prompt_ids, prompt_mask)
+        if not all(
             isinstance(layer, _FilledStaticLayer) for layer in getattr(cache, "layers", [None])
-        )
-        rows: slice | Tensor = slice(None)
-        if dedup:  # one representative row per distinct prompt
-            first = torch.zeros(unique.shape[0], dtype=torch.long)
-            first.scatter_(0, inverse, torch.arange(n))
-            rows = first.to(device)
+        ):  # only this layer can hand its rows out
+            shared = {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask}
+        index = shared.get("prompt_index")
+        prefill_mask = shared["prompt_mask"].long().to(device)
         out = model(
-            input_ids=prompt_ids.to(device)[rows],
-            attention_mask=mask[rows, :p],
-            position_ids=positions[rows],
+            input_ids=shared["prompt_ids"].to(device),
+            attention_mask=prefill_mask,
+            position_ids=position_ids_from_mask(prefill_mask),
             use_cache=True,
             logits_to_keep=1,
             **{self._cache_kw: cache},
         )
         logits = out.logits
-        if dedup:
-            index = inverse.to(device)
+        if index is not None:
+            index = index.to(device)
             for layer in cache.layers:
                 layer.expand_rows(index)
             logits = logits[index]

@@ -64,8 +64,8 @@ def test_shared_prefill_equals_one_pass_per_row(grouped, width) -> None:
 
 @pytest.mark.parametrize("view", ["lora", "adapters_disabled"])
 def test_shared_prefill_through_peft_wrappers(grouped, view) -> None:
-    """The cache goes back in under the name the wrapped model's output gives it; a wrong name
-    would be swallowed by ``**kwargs`` and the response scored without its prompt."""
+    """Through peft's wrappers (their forward takes ``**kwargs``) the cache still reaches the
+    model: shared prefill equals one pass per row."""
     from creditzoo.models.lora import AdaptersDisabled, apply_lora
 
     _, seqs = grouped
