@@ -1,186 +1,183 @@
-"""Algorithm registry: built-ins and installed plugins found the same way.
+"""One registry idiom for every pluggable part: name → object, close-match errors, plugins.
 
-Built-ins register when ``creditzoo.algorithms`` is imported; a third-party package declares
-``[project.entry-points."creditzoo.algorithms"] myalgo = "mypkg.myalgo"`` and decorates its class
-with ``@register("myalgo")``. Both then work in ``creditzoo fit algorithm=myalgo``, ``creditzoo
-list``, the contract suite (``creditzoo.testing``) and the leaderboard.
+Algorithms, rollout engines, tasks, models, verifiers and privileged teacher contexts each keep
+one ``Registry``. The module that defines a part imports its registry and registers itself; the
+registry never imports the parts (this file imports only the standard library), so there is no
+import circle. A registry may name an entry-point group: installed packages that declare it are
+imported once, on the first lookup, and register their parts the same way.
+
+    ENGINES = Registry("rollout engine", config_key="rollout")
+    @ENGINES.register("hf")
+    class HFSampler: ...
+    ENGINES.get("hf")      # the class; ENGINES.get("hg") → "unknown rollout engine 'hg'. Did you
+                           # mean 'hf'? Known: hf, static, vllm (set rollout=<name>)."
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import types
-import typing
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator
 from importlib import metadata
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
-from creditzoo.algorithms.base import Algorithm
+from creditzoo.errors import PluginLoadError, UnknownNameError
 
-ENTRY_POINT_GROUP = "creditzoo.algorithms"
-
-_REGISTRY: dict[str, type[Algorithm]] = {}
-_plugins_state = "unloaded"  # unloaded → loading → loaded; a failure leaves it "unloaded"
-
-A = TypeVar("A", bound=type[Algorithm])
+T = TypeVar("T")
 
 
-class PluginLoadError(RuntimeError):
-    """An installed plugin could not be imported or registered under its entry-point name."""
+class Registry(Generic[T]):
+    """A named collection of one kind of part.
 
+    Args:
+        kind: what an entry is, for messages ("algorithm", "rollout engine").
+        config_key: the config group that selects an entry, for the hint in errors.
+        entry_point_group: installed packages declaring this group are imported on first lookup.
+        check: called as ``check(name, obj)`` at registration; raises on a malformed entry.
+    """
 
-class UnknownAlgorithmError(KeyError):
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return str(self.args[0])
+    def __init__(
+        self,
+        kind: str,
+        *,
+        config_key: str | None = None,
+        entry_point_group: str | None = None,
+        check: Callable[[str, T], None] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.config_key = config_key
+        self.entry_point_group = entry_point_group
+        self._check = check
+        self._entries: dict[str, T] = {}
+        self._plugins = "unloaded"  # unloaded → loading → loaded; a failure leaves "unloaded"
 
+    @overload
+    def register(self, name: str) -> Callable[[T], T]: ...
+    @overload
+    def register(self, name: str, obj: T) -> T: ...
+    def register(self, name: str, obj: Any = None) -> Any:
+        """``@registry.register(name)`` as a decorator, or ``registry.register(name, obj)``.
 
-def register(name: str) -> Callable[[A], A]:
-    """Class decorator: ``@register("myalgo")`` on a dataclass subclass of ``Algorithm``."""
+        Registering the same object (same module and qualified name) again is a no-op, so a
+        module imported twice does not fail; another object under a taken name does."""
 
-    def decorate(cls: A) -> A:
-        if not (isinstance(cls, type) and issubclass(cls, Algorithm)):
-            raise TypeError(f"@register({name!r}) expects a subclass of creditzoo Algorithm")
-        if not dataclasses.is_dataclass(cls):
-            raise TypeError(
-                f"@register({name!r}): {cls.__qualname__} must be a @dataclass (its fields are "
-                f"its parameters); put @register above @dataclass"
-            )
-        existing = _REGISTRY.get(name)
-        if existing is not None and _qualname(existing) != _qualname(cls):
-            raise ValueError(
-                f"algorithm name {name!r} is already registered by {_qualname(existing)}; "
-                f"{_qualname(cls)} cannot take it — choose another name"
-            )
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        def add(item: T) -> T:
+            if self._check is not None:
+                self._check(name, item)
+            existing = self._entries.get(name)
+            if existing is not None and _qualname(existing) != _qualname(item):
+                raise ValueError(
+                    f"{self.kind} name {name!r} is already registered by {_qualname(existing)}; "
+                    f"{_qualname(item)} cannot take it — choose another name"
+                )
+            self._entries[name] = item
+            return item
 
-    return decorate
+        return add if obj is None else add(obj)
 
+    def unregister(self, name: str) -> None:
+        """Remove an entry (tests that register throw-away parts clean up with this)."""
+        self._entries.pop(name, None)
 
-def load_plugins() -> None:
-    """Import every module declared under the ``creditzoo.algorithms`` entry-point group once."""
-    global _plugins_state
-    if _plugins_state != "unloaded":  # "loading": a plugin asked for the registry while importing
-        return
-    _plugins_state = "loading"
-    try:
-        import creditzoo.algorithms  # noqa: F401  (built-ins register on import)
+    def get(self, name: str) -> T:
+        """The entry registered under ``name``; an unknown name lists the known ones."""
+        self.load_plugins()
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise UnknownNameError(self.unknown_message(name)) from None
 
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            _load_entry_point(ep)
-    except BaseException:
-        _plugins_state = "unloaded"  # fail again, loudly, on the next call
-        raise
-    _plugins_state = "loaded"
-
-
-def _load_entry_point(ep: metadata.EntryPoint) -> None:
-    package = ep.dist.name if ep.dist is not None else "an unknown package"
-    before = set(_REGISTRY)
-    try:
-        ep.load()
-    except Exception as err:
-        raise PluginLoadError(
-            f"creditzoo plugin {ep.name!r} = {ep.value!r} from package {package!r} failed to "
-            f"load: {type(err).__name__}: {err}. Fix or uninstall that package."
-        ) from err
-    if ep.name not in _REGISTRY:
-        added = sorted(set(_REGISTRY) - before)
-        raise PluginLoadError(
-            f"entry point {ep.name!r} ({ep.value}, package {package!r}) registered "
-            f"{added or 'nothing'} instead of {ep.name!r}: the entry-point name must equal the "
-            f"@register name"
+    def unknown_message(self, name: object) -> str:
+        close = difflib.get_close_matches(str(name), list(self._entries), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        how = f" (set {self.config_key}=<name>)" if self.config_key else ""
+        plugin = (
+            f" A plugin package must be installed and declare the '{self.entry_point_group}' "
+            f"entry point."
+            if self.entry_point_group
+            else ""
+        )
+        return (
+            f"unknown {self.kind} {name!r}.{hint} Known {self.kind}s: "
+            f"{', '.join(self.names(load=False)) or '(none)'}{how}.{plugin}"
         )
 
+    def names(self, *, load: bool = True) -> list[str]:
+        """Sorted names of every entry, plugins included."""
+        if load:
+            self.load_plugins()
+        return sorted(self._entries)
 
-def list_algorithms() -> list[str]:
-    """Sorted names of every algorithm, built-in and plugin."""
-    load_plugins()
-    return sorted(_REGISTRY)
+    def items(self) -> list[tuple[str, T]]:
+        return [(name, self._entries[name]) for name in self.names()]
 
+    def __contains__(self, name: object) -> bool:
+        self.load_plugins()
+        return name in self._entries
 
-def get_algorithm(name: str) -> type[Algorithm]:
-    """The class registered under ``name``; an unknown name lists the known ones."""
-    load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise UnknownAlgorithmError(
-            f"unknown algorithm {name!r}.{hint} Known algorithms: {', '.join(sorted(_REGISTRY))}. "
-            f"A plugin package must be installed and declare the "
-            f"'{ENTRY_POINT_GROUP}' entry point."
-        ) from None
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
 
+    def __len__(self) -> int:
+        return len(self.names())
 
-def algorithm_defaults(name: str) -> dict[str, Any]:
-    """Parameter names and default values of an algorithm, in declaration order."""
-    cls = get_algorithm(name)
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-        else:
-            out[f.name] = None
-    return out
+    def load_plugins(self) -> None:
+        """Import every module declared under the entry-point group, once."""
+        if self.entry_point_group is None or self._plugins != "unloaded":
+            return  # "loading": a plugin asked for the registry while it was being imported
+        self._plugins = "loading"
+        try:
+            for ep in metadata.entry_points(group=self.entry_point_group):
+                self._load_entry_point(ep)
+        except BaseException:
+            self._plugins = "unloaded"  # fail again, loudly, on the next call
+            raise
+        self._plugins = "loaded"
 
-
-def build_algorithm(name: str, **params: Any) -> Algorithm:
-    """An instance with defaults overridden by ``params``; unknown or mistyped ones are errors."""
-    cls = get_algorithm(name)
-    known = algorithm_defaults(name)
-    hints = typing.get_type_hints(cls)
-    for key, value in params.items():
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(
-                f"algorithm {name!r} has no parameter {key!r}.{hint} "
-                f"Its parameters: {', '.join(known) or '(none)'}"
+    def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
+        package = ep.dist.name if ep.dist is not None else "an unknown package"
+        before = set(self._entries)
+        try:
+            ep.load()
+        except Exception as err:
+            raise PluginLoadError(
+                f"creditzoo plugin {ep.name!r} = {ep.value!r} from package {package!r} failed to "
+                f"load: {type(err).__name__}: {err}. Fix or uninstall that package."
+            ) from err
+        if ep.name not in self._entries:
+            added = sorted(set(self._entries) - before)
+            raise PluginLoadError(
+                f"entry point {ep.name!r} ({ep.value}, package {package!r}) registered "
+                f"{added or 'nothing'} instead of {ep.name!r}: the entry-point name must equal "
+                f"the registered {self.kind} name"
             )
-        _check_type(name, key, value, hints.get(key))
-    return cls(**params)
 
 
-def _check_type(algo: str, key: str, value: Any, hint: Any) -> None:
-    if hint is None or _matches(value, hint):
-        return
-    raise TypeError(
-        f"algorithm {algo!r} parameter {key!r} expects {_describe(hint)}, got {value!r}"
-    )
+def lazy(target: str) -> Callable[..., Any]:
+    """A factory that imports ``"package.module:attr"`` on first call.
+
+    For parts with heavy or optional dependencies (vLLM): registering them costs nothing, and a
+    missing install fails only when the part is used."""
+
+    def factory(*args: Any, **kwargs: Any) -> Any:
+        return resolve(target)(*args, **kwargs)
+
+    factory.__qualname__ = factory.__name__ = f"lazy({target})"
+    factory.target = target  # type: ignore[attr-defined]
+    return factory
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if hint is Any:
-        return True
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True  # generics we do not check (e.g. tuple[int, ...])
+def resolve(target: str) -> Any:
+    """The object named by ``"package.module:attr"``."""
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
-def _describe(hint: Any) -> str:
-    if typing.get_origin(hint) is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    return getattr(hint, "__name__", str(hint))
+def _qualname(obj: object) -> str:
+    target = getattr(obj, "target", None)
+    if isinstance(target, str):
+        return target
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
-def _qualname(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+__all__ = ["Registry", "lazy", "resolve"]

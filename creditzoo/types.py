@@ -7,7 +7,7 @@ fills an optional field exactly when the algorithm lists it in ``Algorithm.requi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from torch import Tensor
@@ -18,6 +18,8 @@ OPTIONAL_FIELDS = (
     "neg_mask",
     "entropies",
     "teacher_entropies",
+    "teacher_topk_ids",
+    "teacher_topk_logprobs",
     "ref_logprobs",
 )
 
@@ -37,6 +39,8 @@ class RolloutBatch:
         neg_mask: ``[N, K]`` bool; which of the K wrong contexts exist.
         entropies: ``[N, T]`` student next-token entropy (nats).
         teacher_entropies: ``[N, T]`` teacher next-token entropy (nats).
+        teacher_topk_ids: ``[N, T, K]`` long; the teacher's K most likely next tokens.
+        teacher_topk_logprobs: ``[N, T, K]`` the teacher's log-probs of those tokens.
         ref_logprobs: ``[N, T]`` frozen reference model log-probs.
         extras: plugin-defined tensors, keys namespaced ``"pkg/field"``.
     """
@@ -51,6 +55,8 @@ class RolloutBatch:
     neg_mask: Tensor | None = None
     entropies: Tensor | None = None
     teacher_entropies: Tensor | None = None
+    teacher_topk_ids: Tensor | None = None
+    teacher_topk_logprobs: Tensor | None = None
     ref_logprobs: Tensor | None = None
     extras: Mapping[str, Tensor] = field(default_factory=dict)
 
@@ -61,6 +67,37 @@ class RolloutBatch:
     def replace(self, **changes: object) -> RolloutBatch:
         return replace(self, **changes)
 
+    def get(self, name: str) -> object:
+        """A field by name; ``"pkg/field"`` names are looked up in ``extras``."""
+        if "/" in name:
+            return self.extras.get(name)
+        return getattr(self, name, None)
+
+
+# (student log-probs at ``ids`` [n, T, K] with grad, target log-probs [n, T, K]) → ℓ [n, T]
+Divergence = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class DistillTarget:
+    """A loss component: pull the student's next-token distribution toward a target's.
+
+    The loop reads the student's log-probs at ``ids`` in the training forward (with grad) and adds
+    Σ_t w[i, t]·ℓ[i, t]·weight[i, t] to the loss, w being the same global-batch normaliser as the
+    policy-gradient term's (so ``loss.agg`` applies to both).
+
+    Attributes:
+        ids: ``[N, T, K]`` long token ids of the support (e.g. the teacher's top-k).
+        logprobs: ``[N, T, K]`` target log-probs at those ids (no grad).
+        weight: ``[N, T]`` per-token weight, 0 off the response mask.
+        divergence: ℓ = divergence(student [n, T, K], target [n, T, K]) → ``[n, T]``.
+    """
+
+    ids: Tensor
+    logprobs: Tensor
+    weight: Tensor
+    divergence: Divergence
+
 
 @dataclass(frozen=True)
 class Credit:
@@ -70,7 +107,11 @@ class Credit:
         advantages: ``[N, T]`` float per-token advantage, exactly 0.0 where ``response_mask`` is
             False; it multiplies the PPO-clip surrogate.
         metrics: scalars logged as ``algo/<key>`` each step.
+        components: further named loss terms (``losses.py`` adds each, normalised over the
+            global batch like the surrogate), e.g. ``{"distill": DistillTarget(...)}``; their
+            values are logged as ``loss/<name>``.
     """
 
     advantages: Tensor
     metrics: Mapping[str, float] = field(default_factory=dict)
+    components: Mapping[str, DistillTarget] = field(default_factory=dict)

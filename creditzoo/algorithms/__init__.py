@@ -1,13 +1,40 @@
-"""Built-in algorithms. Importing this package registers each one (timm-style eager import)."""
+"""Built-in algorithms. Importing this package registers each one (timm-style eager import).
 
-from creditzoo.algorithms import (
-    base,  # noqa: F401  (first: the registry imports it)
-    cepo,  # noqa: F401
-    craft,  # noqa: F401
-    egrsd,  # noqa: F401
-    grpo,  # noqa: F401
-    opsd,  # noqa: F401
-    rlcsd,  # noqa: F401
-    rlrt,  # noqa: F401
-    rlsd,  # noqa: F401
+``base`` holds the ``Algorithm`` class, its registry and ``register``; ``ops`` the public tensor
+helpers plugins build on. Each built-in module imports ``base`` and registers itself; nothing here
+is imported by ``base``, so there is no import circle.
+"""
+
+from creditzoo.algorithms import (  # noqa: F401  (each registers on import)
+    cepo,
+    craft,
+    egrsd,
+    grpo,
+    opsd,
+    rlcsd,
+    rlrt,
+    rlsd,
 )
+from creditzoo.algorithms.base import (
+    ALGORITHMS,
+    Algorithm,
+    TeacherSpec,
+    algorithm_defaults,
+    build_algorithm,
+    get_algorithm,
+    list_algorithms,
+    param,
+    register,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "TeacherSpec",
+    "algorithm_defaults",
+    "build_algorithm",
+    "get_algorithm",
+    "list_algorithms",
+    "param",
+    "register",
+]

@@ -1,64 +1,92 @@
-"""Base class of every credit-assignment algorithm.
+"""Base class of every credit-assignment algorithm, its registry, and parameter declarations.
 
-An algorithm is a dataclass: its fields are its parameters (with defaults), so
-``build_algorithm("grpo", scale_rewards="none")`` and ``algorithm.scale_rewards=none`` on the
-command line set the same thing, and an unknown parameter is caught by name at start-up.
+An algorithm is a dataclass: its fields are its parameters (with defaults and declared ranges),
+so ``build_algorithm("grpo", scale_rewards="none")`` and ``algorithm.scale_rewards=none`` on the
+command line set the same thing, and an unknown or out-of-range parameter is caught by name when
+the algorithm is built. Everything the loop needs to know about an algorithm is class-level
+(``requires``, ``teacher``, ``components``, ``min_group_size``), so ``creditzoo list`` and the
+loop read it without instantiating anything, and the loop never asks for an algorithm's name.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import dataclasses
+import math
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
-from torch import Tensor
+from creditzoo.errors import ConfigError
+from creditzoo.registry import Registry
+from creditzoo.types import OPTIONAL_FIELDS, Credit, RolloutBatch
 
-from creditzoo.types import Credit, RolloutBatch
+ENTRY_POINT_GROUP = "creditzoo.algorithms"
 
-Objective = Literal["pg", "distill"]
+
+@dataclass(frozen=True)
+class TeacherSpec:
+    """What the privileged teacher shows and how its weights follow the policy.
+
+    Attributes:
+        context: registered privileged context of ``teacher_logprobs`` (``creditzoo.teacher``),
+            e.g. ``"answer"`` (the reference answer) or ``"solution"``.
+        weights: ``live`` (the policy), ``fixed`` (the initial policy), ``snapshot`` (copied
+            every ``teacher.sync_every`` steps) or ``ema``.
+        negative_context: registered wrong-answer context of ``neg_teacher_logprobs``.
+        negatives: K, the number of wrong-answer contexts per row.
+        top_k: K of ``teacher_topk_ids`` / ``teacher_topk_logprobs``.
+    """
+
+    context: str = "answer"
+    weights: str = "snapshot"
+    negative_context: str = "wrong_answer"
+    negatives: int = 0
+    top_k: int = 0
 
 
 class Algorithm:
-    """Maps a scored ``RolloutBatch`` to per-token advantages.
+    """Maps a scored ``RolloutBatch`` to per-token advantages (and optional loss components).
 
-    Subclasses are ``@dataclass`` classes decorated with ``@register(name)``.
+    Subclasses are ``@dataclass`` classes decorated with ``@register(name)``; call an instance on
+    a batch (``algorithm(batch)``): the batch is checked against ``requires``, then ``compute``
+    runs.
 
-    Attributes:
+    Class attributes:
         name: registry key, set by ``@register``.
         requires: optional ``RolloutBatch`` fields ``compute`` reads; the loop runs exactly the
-            extra forward passes these need. An instance may narrow or widen it from its
-            parameters (set it in ``__post_init__``).
-        objective: ``"pg"`` — advantages feed the PPO-clip surrogate; ``"distill"`` — the loop
-            also adds ``distill_loss`` (full-distribution distillation, e.g. OPSD).
+            passes that provide them.
+        teacher: the privileged teacher the ``teacher_*``/``neg_*`` fields come from.
+        components: names of the loss components ``compute`` returns besides the advantages
+            (``Credit.components``); a component that reads the student at chosen token ids
+            (``DistillTarget``) needs its own training forward after credit.
+        min_group_size: group baselines need siblings; 1 for methods that do not.
     """
 
     name: ClassVar[str] = ""
-    requires: frozenset[str] = frozenset()
-    objective: Objective = "pg"
+    requires: ClassVar[frozenset[str]] = frozenset()
+    teacher: ClassVar[TeacherSpec | None] = None
+    components: ClassVar[frozenset[str]] = frozenset()
+    min_group_size: ClassVar[int] = 2
 
-    # What the teacher passes look like, when ``requires`` asks for them. Plain attributes: a
-    # subclass may turn any of them into a parameter by declaring it as a dataclass field.
-    teacher_context: str = "answer"  # privileged context of teacher_logprobs (rollout/teacher.py)
-    teacher_weights: str = "snapshot"  # live | fixed | snapshot | ema (overridable by config)
-    num_negatives: int = 1  # K of neg_teacher_logprobs (wrong-answer contexts)
-    teacher_top_k: int = 0  # K of the teacher's top-k distribution ("teacher_topk" field)
-    min_group_size: int = 2  # group baselines need siblings; 1 for methods that do not
+    def __post_init__(self) -> None:
+        check_parameters(self)
 
     def compute(self, batch: RolloutBatch) -> Credit:
         """Pure: no grad, no I/O, no collectives. Returns advantages of shape ``[N, T]``."""
         raise NotImplementedError
 
-    def distill_loss(self, student_topk: Tensor, teacher_topk: Tensor) -> Tensor:
-        """Per-token distillation loss ``[n, T]`` for ``objective == "distill"`` (with grad).
+    def __call__(self, batch: RolloutBatch) -> Credit:
+        self.check_batch(batch)
+        return self.compute(batch)
 
-        Args:
-            student_topk: ``[n, T, K]`` student log-probs (full-vocabulary normalised, with grad)
-                at the teacher's top-K token ids.
-            teacher_topk: ``[n, T, K]`` teacher log-probs at the same ids (no grad).
-        """
-        raise NotImplementedError(f"algorithm {self.name!r} has objective {self.objective!r}")
+    def teacher_spec(self) -> TeacherSpec | None:
+        """The class's ``teacher`` with what this instance's parameters set (e.g. K)."""
+        return self.teacher
 
     def check_batch(self, batch: RolloutBatch) -> None:
         """Raise a clear error if a field listed in ``requires`` is missing."""
-        missing = sorted(f for f in self.requires if _field(batch, f) is None)
+        missing = sorted(f for f in self.requires if batch.get(f) is None)
         if missing:
             raise ValueError(
                 f"algorithm {self.name!r} requires RolloutBatch field(s) {missing}, which the "
@@ -67,15 +95,186 @@ class Algorithm:
             )
 
 
-def _field(batch: RolloutBatch, name: str) -> object:
-    if name == "teacher_topk":  # stored as two extras tensors
-        return batch.extras.get(TEACHER_TOPK_LOGPROBS)
-    if "/" in name:
-        return batch.extras.get(name)
-    return getattr(batch, name, None)
+# ----------------------------------------------------------------------------- parameters
+def param(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    allow: Callable[[Any], bool] | None = None,
+    allowed: str | None = None,
+) -> Any:
+    """A parameter field with its range: ``lambda_init: float = param(0.5, ge=0, le=1)``.
+
+    ``None`` always passes (for optional parameters); ``allow`` is a further predicate whose
+    meaning ``allowed`` states in the error (e.g. ``allowed="0 or ≥ 2"``)."""
+    bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt}
+    meta = {"bounds": {k: v for k, v in bounds.items() if v is not None}}
+    if allow is not None:
+        meta["allow"] = (allow, allowed or "an allowed value")
+    return dataclasses.field(default=default, metadata=meta)
 
 
-# The teacher's top-k next-token distribution at every response position, filled when an
-# algorithm requires "teacher_topk": ids [N, T, K] (long) and log-probs [N, T, K].
-TEACHER_TOPK_IDS = "teacher/topk_ids"
-TEACHER_TOPK_LOGPROBS = "teacher/topk_logprobs"
+_SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+_HOLDS = {
+    "ge": lambda v, b: v >= b,
+    "gt": lambda v, b: v > b,
+    "le": lambda v, b: v <= b,
+    "lt": lambda v, b: v < b,
+}
+
+
+def check_parameters(algo: Algorithm) -> None:
+    """Every declared range holds, or one ``ConfigError`` names the parameter and its range."""
+    for f in dataclasses.fields(algo):  # type: ignore[arg-type]
+        value = getattr(algo, f.name)
+        if value is None or isinstance(value, bool) or not f.metadata:
+            continue
+        bounds = f.metadata.get("bounds", {})
+        ok = isinstance(value, (int, float)) and not (
+            isinstance(value, float) and math.isnan(value)
+        )
+        ok = ok and all(_HOLDS[k](value, b) for k, b in bounds.items())
+        allow = f.metadata.get("allow")
+        if ok and allow is not None:
+            ok = bool(allow[0](value))
+        if not ok:
+            described = " and ".join(f"{_SYMBOL[k]} {b:g}" for k, b in bounds.items())
+            if allow is not None:
+                described = f"{described} and {allow[1]}" if described else allow[1]
+            raise ConfigError(
+                f"algorithm {algo.name!r}: {f.name} must be {described}, got {value!r} "
+                f"(set algorithm.{f.name}=<value>)"
+            )
+
+
+# ----------------------------------------------------------------------------- registry
+KNOWN_FIELDS = frozenset(OPTIONAL_FIELDS)
+
+
+def _check_class(name: str, cls: type) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Algorithm)):
+        raise TypeError(f"@register({name!r}) expects a subclass of creditzoo Algorithm")
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(
+            f"@register({name!r}): {cls.__qualname__} must be a @dataclass (its fields are "
+            f"its parameters); put @register above @dataclass"
+        )
+    unknown = sorted(f for f in cls.requires if f not in KNOWN_FIELDS and "/" not in f)
+    if unknown:
+        raise TypeError(
+            f"@register({name!r}): requires names unknown RolloutBatch field(s) {unknown}; "
+            f"known: {', '.join(sorted(KNOWN_FIELDS))}, or a namespaced extra 'pkg/field'"
+        )
+    teacher_fields = {f for f in cls.requires if f.startswith(("teacher_", "neg_"))}
+    if teacher_fields and cls.teacher is None:
+        raise TypeError(
+            f"@register({name!r}): requires {sorted(teacher_fields)} but declares no "
+            f"`teacher = TeacherSpec(...)`"
+        )
+
+
+ALGORITHMS: Registry[type[Algorithm]] = Registry(
+    "algorithm", config_key="algorithm", entry_point_group=ENTRY_POINT_GROUP, check=_check_class
+)
+
+A = TypeVar("A", bound=type[Algorithm])
+
+
+def register(name: str) -> Callable[[A], A]:
+    """Class decorator: ``@register("myalgo")`` above ``@dataclass`` on an ``Algorithm``."""
+
+    def decorate(cls: A) -> A:
+        ALGORITHMS.register(name, cls)
+        cls.name = name
+        return cls
+
+    return decorate
+
+
+def list_algorithms() -> list[str]:
+    """Sorted names of every algorithm, built-in and plugin."""
+    return ALGORITHMS.names()
+
+
+def get_algorithm(name: str) -> type[Algorithm]:
+    """The class registered under ``name``; an unknown name lists the known ones."""
+    return ALGORITHMS.get(name)
+
+
+def algorithm_defaults(name: str) -> dict[str, Any]:
+    """Parameter names and default values of an algorithm, in declaration order."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(get_algorithm(name)):
+        if not f.init:
+            continue
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+        else:
+            out[f.name] = None
+    return out
+
+
+def build_algorithm(name: str, **params: Any) -> Algorithm:
+    """An instance with defaults overridden by ``params``; unknown, mistyped or out-of-range
+    ones raise one ``ConfigError`` naming the parameter."""
+    cls = get_algorithm(name)
+    known = algorithm_defaults(name)
+    hints = typing.get_type_hints(cls)
+    for key, value in params.items():
+        if key not in known:
+            close = _close(key, known)
+            raise ConfigError(
+                f"algorithm {name!r} has no parameter {key!r}.{close} "
+                f"Its parameters: {', '.join(known) or '(none)'}"
+            )
+        if not _matches(value, hints.get(key)):
+            raise ConfigError(
+                f"algorithm {name!r} parameter {key!r} expects {_describe(hints[key])}, got "
+                f"{value!r} (set algorithm.{key}=<value>)"
+            )
+    return cls(**params)
+
+
+def _close(key: str, known: dict[str, Any]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(key, list(known), n=1)
+    return f" Did you mean {match[0]!r}?" if match else ""
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    import types
+
+    origin = typing.get_origin(hint)
+    if hint is None or hint is Any:
+        return True
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True  # generics we do not check (e.g. tuple[int, ...])
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    import types
+
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    return getattr(hint, "__name__", str(hint))

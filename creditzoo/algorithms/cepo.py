@@ -28,14 +28,13 @@ from typing import Literal
 
 import torch
 
-from creditzoo.algorithms._ops import (
+from creditzoo.algorithms.base import Algorithm, TeacherSpec, param, register
+from creditzoo.algorithms.ops import (
     evidence_weight,
     group_baseline_advantage,
     linear_decay,
     masked_mean,
 )
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
 from creditzoo.types import Credit, RolloutBatch
 
 
@@ -52,26 +51,19 @@ class CEPO(Algorithm):
         eps: added to the reward std.
     """
 
-    lambda_init: float = 0.5
+    lambda_init: float = param(0.5, ge=0.0, le=1.0)
     lambda_decay_steps: int = 25
-    epsilon_w: float = 0.2
+    epsilon_w: float = param(0.2, ge=0.0, lt=1.0)
     scale_rewards: Literal["group", "batch", "none"] = "group"
-    eps: float = 1e-6
+    eps: float = param(1e-6, ge=0.0)
 
     requires = frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
-    teacher_context = "answer"
-    teacher_weights = "live"
-    num_negatives = 1
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.lambda_init <= 1.0:
-            raise ValueError(f"cepo: lambda_init must be in [0, 1], got {self.lambda_init}")
-        if not 0.0 <= self.epsilon_w < 1.0:
-            raise ValueError(f"cepo: epsilon_w must be in [0, 1), got {self.epsilon_w}")
+    teacher = TeacherSpec(
+        context="answer", weights="live", negative_context="wrong_answer", negatives=1
+    )
 
     @torch.no_grad()
     def compute(self, batch: RolloutBatch) -> Credit:
-        self.check_batch(batch)
         assert batch.teacher_logprobs is not None and batch.neg_teacher_logprobs is not None
         assert batch.neg_mask is not None
         mask = batch.response_mask

@@ -51,9 +51,8 @@ from typing import Literal
 
 import torch
 
-from creditzoo.algorithms._ops import group_baseline_advantage, masked_mean, sibling_table
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
+from creditzoo.algorithms.base import Algorithm, TeacherSpec, param, register
+from creditzoo.algorithms.ops import group_baseline_advantage, masked_mean, sibling_table
 from creditzoo.types import Credit, RolloutBatch
 
 
@@ -69,22 +68,16 @@ class CRAFT(Algorithm):
         eps: added to the reward std.
     """
 
-    eta: float = 0.1
+    eta: float = param(0.1, ge=0.0)
     sign_preserve: bool = True
     scale_rewards: Literal["group", "batch", "none"] = "group"
-    eps: float = 1e-6
+    eps: float = param(1e-6, ge=0.0)
 
     requires = frozenset({"teacher_logprobs"})
-    teacher_context = "answer"
-    teacher_weights = "snapshot"
-
-    def __post_init__(self) -> None:
-        if self.eta < 0:
-            raise ValueError(f"craft: eta must be ≥ 0, got {self.eta}")
+    teacher = TeacherSpec(context="answer", weights="snapshot")
 
     @torch.no_grad()
     def compute(self, batch: RolloutBatch) -> Credit:
-        self.check_batch(batch)
         assert batch.teacher_logprobs is not None
         mask = batch.response_mask
         adv = group_baseline_advantage(batch.rewards, batch.group_ids, self.scale_rewards, self.eps)

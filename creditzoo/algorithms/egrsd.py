@@ -48,14 +48,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from creditzoo.algorithms._ops import (
+from creditzoo.algorithms.base import Algorithm, TeacherSpec, param, register
+from creditzoo.algorithms.ops import (
     evidence_weight,
     group_baseline_advantage,
     linear_decay,
     masked_mean,
 )
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
 from creditzoo.types import Credit, RolloutBatch
 
 
@@ -75,34 +74,20 @@ class EGRSD(Algorithm):
         vocab_size: V for the log V normalisation; 0 normalises by the batch's largest entropy.
     """
 
-    lambda_init: float = 0.5
+    lambda_init: float = param(0.5, ge=0.0, le=1.0)
     lambda_decay_steps: int = 50
-    epsilon_w: float = 0.2
+    epsilon_w: float = param(0.2, ge=0.0, lt=1.0)
     scale_rewards: Literal["group", "batch", "none"] = "group"
-    eps: float = 1e-6
-    gate_min: float = 0.2
-    lookahead: int = 0
-    vocab_size: int = 0
+    eps: float = param(1e-6, ge=0.0)
+    gate_min: float = param(0.2, ge=0.0, le=1.0)
+    lookahead: int = param(0, ge=0)
+    vocab_size: int = param(0, ge=0, allow=lambda v: v != 1, allowed="0 or ≥ 2")
 
     requires = frozenset({"teacher_logprobs", "teacher_entropies"})
-    teacher_context = "answer"
-    teacher_weights = "snapshot"
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.lambda_init <= 1.0:
-            raise ValueError(f"egrsd: lambda_init must be in [0, 1], got {self.lambda_init}")
-        if not 0.0 <= self.epsilon_w < 1.0:
-            raise ValueError(f"egrsd: epsilon_w must be in [0, 1), got {self.epsilon_w}")
-        if not 0.0 <= self.gate_min <= 1.0:
-            raise ValueError(f"egrsd: gate_min must be in [0, 1], got {self.gate_min}")
-        if self.lookahead < 0:
-            raise ValueError(f"egrsd: lookahead must be ≥ 0, got {self.lookahead}")
-        if self.vocab_size < 0 or self.vocab_size == 1:
-            raise ValueError(f"egrsd: vocab_size must be 0 or ≥ 2, got {self.vocab_size}")
+    teacher = TeacherSpec(context="answer", weights="snapshot")
 
     @torch.no_grad()
     def compute(self, batch: RolloutBatch) -> Credit:
-        self.check_batch(batch)
         assert batch.teacher_logprobs is not None and batch.teacher_entropies is not None
         mask = batch.response_mask
         adv = group_baseline_advantage(batch.rewards, batch.group_ids, self.scale_rewards, self.eps)

@@ -21,9 +21,8 @@ from typing import Literal
 
 import torch
 
-from creditzoo.algorithms._ops import broadcast_to_tokens, group_baseline_advantage
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
+from creditzoo.algorithms.base import Algorithm, register
+from creditzoo.algorithms.ops import broadcast_to_tokens, group_baseline_advantage
 from creditzoo.types import Credit, RolloutBatch
 
 

@@ -33,14 +33,14 @@ sibling) from the update. Invalid parameters raise instead of being clamped or s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
 
-from creditzoo.algorithms._ops import group_baseline_advantage, masked_mean
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
+from creditzoo.algorithms.base import Algorithm, TeacherSpec, param, register
+from creditzoo.algorithms.ops import group_baseline_advantage, masked_mean
+from creditzoo.errors import ConfigError
 from creditzoo.types import Credit, RolloutBatch
 
 
@@ -61,34 +61,34 @@ class RLCSD(Algorithm):
         eps: added to the reward std.
     """
 
-    tau: float = 0.02
+    tau: float = param(0.02, gt=0.0)
     beta: float = 1.0
     lam: float = 0.5
-    delta: float = 0.02
+    delta: float = param(0.02, ge=0.0)
     clip_low: float = -2.0
     clip_high: float = 2.0
-    eta: float = 1.0
-    num_negatives: int = 4
+    eta: float = param(1.0, ge=0.0)
+    num_negatives: int = param(4, ge=1)
     scale_rewards: Literal["group", "batch", "none"] = "group"
-    eps: float = 1e-6
+    eps: float = param(1e-6, ge=0.0)
 
     requires = frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
-    teacher_context = "correct_sibling"
-    teacher_weights = "snapshot"
+    teacher = TeacherSpec(
+        context="correct_sibling", weights="snapshot", negative_context="wrong_sibling"
+    )
 
     def __post_init__(self) -> None:
-        if self.tau <= 0:
-            raise ValueError(f"rlcsd: tau must be > 0, got {self.tau}")
-        if self.delta < 0 or self.eta < 0:
-            raise ValueError(f"rlcsd: delta and eta must be ≥ 0, got {self.delta}, {self.eta}")
+        super().__post_init__()
         if self.clip_low > self.clip_high:
-            raise ValueError(f"rlcsd: clip_low {self.clip_low} > clip_high {self.clip_high}")
-        if self.num_negatives < 1:
-            raise ValueError(f"rlcsd: num_negatives must be ≥ 1, got {self.num_negatives}")
+            raise ConfigError(
+                f"algorithm 'rlcsd': clip_low {self.clip_low} must be ≤ clip_high {self.clip_high}"
+            )
+
+    def teacher_spec(self) -> TeacherSpec:
+        return replace(self.teacher, negatives=self.num_negatives)
 
     @torch.no_grad()
     def compute(self, batch: RolloutBatch) -> Credit:
-        self.check_batch(batch)
         assert batch.teacher_logprobs is not None and batch.neg_teacher_logprobs is not None
         assert batch.neg_mask is not None
         mask = batch.response_mask

@@ -36,9 +36,8 @@ from typing import Literal
 
 import torch
 
-from creditzoo.algorithms._ops import group_baseline_advantage, linear_decay, masked_mean
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
+from creditzoo.algorithms.base import Algorithm, TeacherSpec, param, register
+from creditzoo.algorithms.ops import group_baseline_advantage, linear_decay, masked_mean
 from creditzoo.types import Credit, RolloutBatch
 
 
@@ -55,25 +54,17 @@ class RLRT(Algorithm):
         eps: added to the reward std.
     """
 
-    lambda_init: float = 0.5
+    lambda_init: float = param(0.5, ge=0.0, le=1.0)
     lambda_decay_steps: int = 50
-    epsilon_w: float = 0.2
+    epsilon_w: float = param(0.2, ge=0.0)
     scale_rewards: Literal["group", "batch", "none"] = "group"
-    eps: float = 1e-6
+    eps: float = param(1e-6, ge=0.0)
 
     requires = frozenset({"teacher_logprobs"})
-    teacher_context = "answer"
-    teacher_weights = "snapshot"
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.lambda_init <= 1.0:
-            raise ValueError(f"rlrt: lambda_init must be in [0, 1], got {self.lambda_init}")
-        if self.epsilon_w < 0:
-            raise ValueError(f"rlrt: epsilon_w must be ≥ 0, got {self.epsilon_w}")
+    teacher = TeacherSpec(context="answer", weights="snapshot")
 
     @torch.no_grad()
     def compute(self, batch: RolloutBatch) -> Credit:
-        self.check_batch(batch)
         assert batch.teacher_logprobs is not None
         mask = batch.response_mask
         adv = group_baseline_advantage(batch.rewards, batch.group_ids, self.scale_rewards, self.eps)

@@ -21,10 +21,8 @@ from typing import Literal
 
 import torch
 
-from creditzoo.algorithms._ops import broadcast_to_tokens, group_baseline_advantage
-from creditzoo.algorithms.base import Algorithm
-from creditzoo.registry import register
-from creditzoo.types import Credit, RolloutBatch
+from creditzoo import Algorithm, Credit, RolloutBatch, param, register
+from creditzoo.algorithms.ops import broadcast_to_tokens, group_baseline_advantage
 
 
 @register("clipped_grpo")
@@ -39,13 +37,9 @@ class ClippedGRPO(Algorithm):
         eps: added to the std.
     """
 
-    max_abs: float = 1.0
+    max_abs: float = param(1.0, gt=0.0)  # checked when built (NaN is rejected too)
     scale_rewards: Literal["group", "batch", "none"] = "group"
-    eps: float = 1e-6
-
-    def __post_init__(self) -> None:
-        if not self.max_abs > 0:  # also rejects NaN
-            raise ValueError(f"clipped_grpo: max_abs must be > 0, got {self.max_abs!r}")
+    eps: float = param(1e-6, ge=0.0)
 
     @torch.no_grad()
     def compute(self, batch: RolloutBatch) -> Credit:
