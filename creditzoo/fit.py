@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,13 +21,14 @@ from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.data.sources import build_source
 from creditzoo.distributed import is_launch_rank_zero, trainer_kwargs
-from creditzoo.harness.benchmarks import resolve_template
-from creditzoo.harness.evaluate import evaluate
+from creditzoo.eval.benchmarks import resolve_template
+from creditzoo.eval.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora
 from creditzoo.models.util import initial_policy
 from creditzoo.module import LoopSettings, RLVRModule
+from creditzoo.provenance import machine, versions
 from creditzoo.registry import build_algorithm
 from creditzoo.rollout.sampler import build_sampler
 from creditzoo.rollout.scorer import BatchScorer
@@ -233,8 +232,8 @@ def run_fit(
         "teacher": None
         if teacher is None
         else {"context": teacher.context, "weights": teacher.weights.mode},
-        "versions": _versions(),
-        "machine": _machine(),
+        "versions": versions(),
+        "machine": machine(),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "curves": read_curves(out / "tb"),
     }
@@ -299,29 +298,3 @@ def _headline(flat: dict[str, float]) -> str:
         if k.endswith("/acc")
     )
 
-
-def _machine() -> dict[str, object]:
-    import platform
-
-    return {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "platform": platform.platform(terse=True),
-        "processor": platform.processor() or platform.machine(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-
-
-def _versions() -> dict[str, str]:
-    import lightning
-    import transformers
-
-    import creditzoo
-
-    return {
-        "creditzoo": creditzoo.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "lightning": lightning.__version__,
-        "python": sys.version.split()[0],
-    }

@@ -7,10 +7,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from creditzoo.data.prompts import encode_left_padded
 from creditzoo.distributed import is_sharded
+from creditzoo.rollout.sampler import ENGINES
 from creditzoo.rollout.scoring import eval_mode
 from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
 
 
+@ENGINES.register("hf")
 class HFSampler:
     """Samples responses with ``model.generate``: left-padded prompts, stop at EOS.
 
@@ -27,10 +29,8 @@ class HFSampler:
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
-        self.eos_ids = _eos_ids(model, tokenizer)
-        self.pad_id = (
-            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
-        )
+        self.eos_ids = eos_token_ids(model, tokenizer)
+        self.pad_id = pad_token_id(tokenizer, self.eos_ids)
 
     def encode_prompts(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded ``[N, P]`` ids and bool mask. Prompts are already fully rendered."""
@@ -55,11 +55,8 @@ class HFSampler:
         response_ids = torch.cat(
             [torch.nn.functional.pad(c, (0, width - c.shape[1]), value=self.pad_id) for c in chunks]
         )
-        response_mask = response_mask_from_eos(response_ids, self.eos_ids, self.pad_id)
-        response_ids, response_mask = trim_right(response_ids, response_mask)
-        texts = self.tokenizer.batch_decode(
-            response_ids.masked_fill(~response_mask, self.pad_id), skip_special_tokens=True
-        )
+        response_ids, response_mask = finish_responses(response_ids, self.eos_ids, self.pad_id)
+        texts = decode_responses(self.tokenizer, response_ids, response_mask, self.pad_id)
         return Sequences(prompt_ids, prompt_mask, response_ids, response_mask, texts)
 
     def _generate_chunk(self, ids, mask, max_new_tokens: int, temperature: float) -> torch.Tensor:
@@ -85,9 +82,38 @@ class HFSampler:
         """Nothing to do: ``generate`` runs on the policy itself."""
 
 
-def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+# Free functions shared by the engines (composition, not inheritance: each engine is its own
+# class and calls these).
+def eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Every id that ends a response: the generation config's, else the tokenizer's EOS."""
     eos = getattr(model.generation_config, "eos_token_id", None)
     if eos is None:
         eos = tokenizer.eos_token_id
     ids = eos if isinstance(eos, list) else [eos]
     return [int(i) for i in ids if i is not None]
+
+
+def pad_token_id(tokenizer: PreTrainedTokenizerBase, eos_ids: list[int]) -> int:
+    """The tokenizer's pad id, else the first EOS id."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+
+
+def finish_responses(
+    response_ids: torch.Tensor, eos_ids: list[int], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mask everything after the first EOS (EOS itself included) and trim all-padding columns."""
+    response_mask = response_mask_from_eos(response_ids, eos_ids, pad_id)
+    return trim_right(response_ids, response_mask)
+
+
+def decode_responses(
+    tokenizer: PreTrainedTokenizerBase,
+    response_ids: torch.Tensor,
+    response_mask: torch.Tensor,
+    pad_id: int,
+) -> list[str]:
+    """The response texts, padding and special tokens removed."""
+    return tokenizer.batch_decode(
+        response_ids.masked_fill(~response_mask, pad_id), skip_special_tokens=True
+    )
+

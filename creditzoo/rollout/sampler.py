@@ -13,6 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from creditzoo.errors import ConfigError
+from creditzoo.registry import Registry, resolve
 from creditzoo.rollout.sequences import Sequences
 
 
@@ -45,48 +47,43 @@ def sampler_metrics(sampler: object) -> dict[str, float]:
 
 
 SamplerFactory = Callable[..., Sampler]
-_ENGINES: dict[str, str] = {
-    # name → "module:attribute", imported on use so optional engines cost nothing when unused.
-    "hf": "creditzoo.rollout.hf:HFSampler",
-    "vllm": "creditzoo.rollout.vllm:VLLMSampler",
-    "static": "creditzoo.rollout.static:StaticCacheSampler",
-}
 
-
-def register_engine(name: str, target: str) -> None:
-    """Make ``rollout.engine=<name>`` build ``target`` ("package.module:Class")."""
-    _ENGINES[name] = target
+# name → factory ``(policy, tokenizer, **options) -> Sampler``. The engines register themselves
+# (``creditzoo/rollout/__init__.py`` imports them; vLLM is registered lazily so that it costs
+# nothing unless chosen); this module never imports them.
+ENGINES: Registry[SamplerFactory] = Registry(
+    "rollout engine", config_key="rollout", entry_point_group="creditzoo.rollout_engines"
+)
 
 
 def build_sampler(engine: str, policy: torch.nn.Module, tokenizer: Any, **options: Any) -> Sampler:
     """The engine named by ``rollout.engine``; the remaining ``rollout.*`` keys are its options."""
-    if engine not in _ENGINES:
-        raise ValueError(
-            f"unknown rollout engine {engine!r}; known: {', '.join(sorted(_ENGINES))} "
-            f"(set rollout=<name>)"
-        )
-    import importlib
-
-    module_name, attr = _ENGINES[engine].split(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    _check_options(engine, factory, options)
+    factory = ENGINES.get(engine)
+    check_engine_options(engine, options)
     return factory(policy, tokenizer, **options)
 
 
-def _check_options(engine: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
-    """Name the offending ``rollout.<key>`` and list the valid ones, instead of a TypeError."""
+def check_engine_options(engine: str, options: dict[str, Any]) -> None:
+    """Name the offending ``rollout.<key>`` and list the valid ones, instead of a TypeError.
+
+    Runs before anything is built (the CLI calls it at start-up); a lazily registered engine is
+    imported for its signature, which does not import its heavy dependency."""
     import inspect
 
+    factory = ENGINES.get(engine)
+    target = getattr(factory, "target", None)
+    if isinstance(target, str):
+        factory = resolve(target)
     params = list(inspect.signature(factory).parameters.values())[2:]  # after policy, tokenizer
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return
     known = {p.name for p in params}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f"unknown option(s) for rollout engine {engine!r}: "
             f"{', '.join(f'rollout.{k}' for k in unknown)}; known: {', '.join(sorted(known))}"
         )
 
 
-__all__ = ["Sampler", "build_sampler", "register_engine", "sampler_metrics"]
+__all__ = ["ENGINES", "Sampler", "build_sampler", "check_engine_options", "sampler_metrics"]

@@ -31,8 +31,10 @@ from torch import Tensor
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, StaticCache
 from transformers.cache_utils import StaticLayer
 
+from creditzoo.data.prompts import encode_left_padded
 from creditzoo.distributed import global_max, is_sharded
-from creditzoo.rollout.hf import HFSampler
+from creditzoo.rollout.hf import decode_responses, eos_token_ids, finish_responses, pad_token_id
+from creditzoo.rollout.sampler import ENGINES
 from creditzoo.rollout.scoring import (
     cache_keyword,
     distinct_prompts,
@@ -40,10 +42,11 @@ from creditzoo.rollout.scoring import (
     no_autograd,
     position_ids_from_mask,
 )
-from creditzoo.rollout.sequences import Sequences, response_mask_from_eos, trim_right
+from creditzoo.rollout.sequences import Sequences
 
 
-class StaticCacheSampler(HFSampler):
+@ENGINES.register("static")
+class StaticCacheSampler:
     """Samples responses with a static KV cache and a direct decode loop.
 
     Args:
@@ -62,7 +65,11 @@ class StaticCacheSampler(HFSampler):
         cache: Literal["static", "dynamic"] = "static",
         min_new_tokens: int = 0,
     ) -> None:
-        super().__init__(model, tokenizer, batch_size=batch_size)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.eos_ids = eos_token_ids(model, tokenizer)
+        self.pad_id = pad_token_id(tokenizer, self.eos_ids)
         if cache not in ("static", "dynamic"):
             raise ValueError(f"rollout.cache must be 'static' or 'dynamic', got {cache!r}")
         self.cache = cache
@@ -75,6 +82,13 @@ class StaticCacheSampler(HFSampler):
             text_config, "use_sliding_window", False
         )
         self._cache_kw = cache_keyword(model)
+
+    def encode_prompts(self, prompts: list[str]) -> tuple[Tensor, Tensor]:
+        """Left-padded ``[N, P]`` ids and bool mask. Prompts are already fully rendered."""
+        return encode_left_padded(self.tokenizer, prompts)
+
+    def sync_weights(self, policy: torch.nn.Module) -> None:
+        """Nothing to do: the decode loop runs on the policy itself."""
 
     @torch.no_grad()
     def generate(
@@ -104,12 +118,9 @@ class StaticCacheSampler(HFSampler):
         logprobs = torch.cat(
             [torch.nn.functional.pad(c, (0, width - c.shape[1])) for c in logp_chunks]
         )
-        response_mask = response_mask_from_eos(response_ids, self.eos_ids, self.pad_id)
-        response_ids, response_mask = trim_right(response_ids, response_mask)
+        response_ids, response_mask = finish_responses(response_ids, self.eos_ids, self.pad_id)
         logprobs = logprobs[:, : response_ids.shape[1]].masked_fill(~response_mask, 0.0)
-        texts = self.tokenizer.batch_decode(
-            response_ids.masked_fill(~response_mask, self.pad_id), skip_special_tokens=True
-        )
+        texts = decode_responses(self.tokenizer, response_ids, response_mask, self.pad_id)
         return Sequences(prompt_ids, prompt_mask, response_ids, response_mask, texts, logprobs)
 
     def _decode(

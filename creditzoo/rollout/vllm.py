@@ -36,7 +36,7 @@ from transformers import PreTrainedTokenizerBase
 from creditzoo.data.prompts import encode_left_padded
 from creditzoo.distributed import is_sharded
 from creditzoo.models.lora import is_lora
-from creditzoo.rollout.hf import _eos_ids
+from creditzoo.rollout.hf import eos_token_ids
 from creditzoo.rollout.sequences import Sequences, pad_right, trim_right
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class VLLMSampler:
         if sleep_level not in (1, 2):
             raise ValueError(f"rollout.sleep_level must be 1 or 2, got {sleep_level}")
         self.tokenizer = tokenizer
-        self.eos_ids = _eos_ids(policy, tokenizer)
+        self.eos_ids = eos_token_ids(policy, tokenizer)
         self.pad_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
         )

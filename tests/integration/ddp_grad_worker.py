@@ -23,7 +23,8 @@ from creditzoo.distributed import full_tensor
 from creditzoo.fit import run_fit
 from creditzoo.hydra_app import register_configs
 from creditzoo.rollout.hf import HFSampler
-from creditzoo.rollout.sampler import register_engine
+from creditzoo.registry import lazy
+from creditzoo.rollout.sampler import ENGINES
 from creditzoo.rollout.sequences import Sequences, pad_right, response_mask_from_eos
 
 
@@ -80,7 +81,7 @@ def main() -> None:
         "loss.micro_batch_size=3"
     ]
     overrides = [o for o in overrides if o not in micro]
-    register_engine("replay", "__main__:ReplaySampler")
+    ENGINES.register("replay", lazy("__main__:ReplaySampler"))
     register_configs()
     with initialize_config_module("creditzoo.configs", version_base="1.3"):
         cfg = compose(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from creditzoo.harness.benchmarks import load_problems
+from creditzoo.eval.benchmarks import load_problems
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from creditzoo.evaluation import load_policy
+from creditzoo.eval.run import load_policy
 from creditzoo.fit import run_fit
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import AdaptersDisabled, apply_lora

@@ -14,7 +14,7 @@ import torch
 from test_fit_tiny import SMALL
 
 from creditzoo.fit import run_fit
-from creditzoo.harness.benchmarks import load_problems
+from creditzoo.eval.benchmarks import load_problems
 from creditzoo.testing import fit_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from creditzoo.harness.metrics import pass_at_k, summarize
+from creditzoo.eval.metrics import pass_at_k, summarize
 
 
 def test_pass_at_k_hand_computed() -> None:
@@ -24,7 +24,7 @@ def test_summarize_uses_problems_as_the_unit() -> None:
 
 
 def test_majority_vote_hand_computed() -> None:
-    from creditzoo.harness.metrics import majority_correct
+    from creditzoo.eval.metrics import majority_correct
 
     # Answers 7, 7, 5 with 7 wrong → the majority (7) is wrong even though one sample is right.
     assert majority_correct([False, False, True], ["7", "7", "5"]) is False

@@ -8,6 +8,7 @@ import importlib.util
 import pytest
 import torch
 
+from creditzoo.errors import UnknownNameError
 from creditzoo.rollout.sampler import build_sampler, sampler_metrics
 
 
@@ -16,8 +17,17 @@ class _Stub(torch.nn.Module):
 
 
 def test_unknown_engine_lists_known() -> None:
-    with pytest.raises(ValueError, match=r"unknown rollout engine 'nope'; known: hf, static, vllm"):
+    with pytest.raises(
+        UnknownNameError,
+        match=r"unknown rollout engine 'nope'\. Known rollout engines: hf, static, vllm "
+        r"\(set rollout=<name>\)",
+    ):
         build_sampler("nope", _Stub(), None)
+
+
+def test_close_engine_name_is_suggested() -> None:
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'static'\?"):
+        build_sampler("statik", _Stub(), None)
 
 
 @pytest.mark.parametrize("engine", ["hf", "static", "vllm"])

@@ -12,8 +12,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from creditzoo.data.prompts import PromptRenderer
-from creditzoo.harness.benchmarks import data_hash, get_benchmark, load_problems, resolve_template
-from creditzoo.harness.evaluate import evaluate
+from creditzoo.eval.benchmarks import data_hash, get_benchmark, load_problems, resolve_template
+from creditzoo.eval.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora, merged_for_inference

@@ -10,7 +10,7 @@ import torch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import all_gather_objects, world
-from creditzoo.harness.metrics import summarize
+from creditzoo.eval.metrics import summarize
 from creditzoo.rollout.sampler import Sampler
 from creditzoo.verify import MathVerifier
 

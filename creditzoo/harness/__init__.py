@@ -1,1 +1,0 @@
-"""Benchmark evaluation shared by `creditzoo eval`, validation during `fit`, and the leaderboard."""
