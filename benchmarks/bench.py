@@ -61,7 +61,7 @@ def job_creditzoo(model_dir: str, algorithm: str, warmup: int, steps: int, **_) 
     from creditzoo.fit import run_fit
     from creditzoo.testing import fit_config
 
-    sources.SOURCES["bench"] = BenchSource
+    sources.SOURCES.register("bench", BenchSource)
     total = warmup + steps
     cfg = fit_config(
         [

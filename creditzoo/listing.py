@@ -1,21 +1,73 @@
-"""`creditzoo list`: what can be plugged in."""
+"""`creditzoo list`: what can be plugged in, read from the registries.
+
+Nothing is instantiated or loaded: algorithms are described by their class-level capabilities
+(``requires``, ``teacher``, ``components``) and their parameters' defaults, the other parts by
+their registered names and one-line descriptions.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
+from creditzoo.algorithms import ALGORITHMS, algorithm_defaults
+from creditzoo.algorithms.base import TeacherSpec
 from creditzoo.data.sources import SOURCES
-from creditzoo.harness.benchmarks import BENCHMARKS
+from creditzoo.eval.benchmarks import BENCHMARKS
 from creditzoo.models.factory import MODELS
-from creditzoo.registry import algorithm_defaults, get_algorithm, list_algorithms
+from creditzoo.rollout.sampler import ENGINES
+from creditzoo.verify.protocol import VERIFIERS
+
+
+def listing() -> str:
+    """The text `creditzoo list` prints."""
+    lines = ["algorithms:"]
+    for name, cls in ALGORITHMS.items():
+        lines.append(f"  {name}")
+        lines.append(f"      requires:   {', '.join(sorted(cls.requires)) or '-'}")
+        lines.append(f"      teacher:    {_teacher(cls.teacher)}")
+        lines.append(f"      components: {', '.join(sorted(cls.components)) or '-'}")
+        lines.append(f"      parameters: {_params(algorithm_defaults(name))}")
+    lines.append("models:")
+    lines += [f"  {name:<14} {spec.description}" for name, spec in MODELS.items()]
+    lines.append("data:")
+    lines += [f"  {name:<14} {_doc(cls)}" for name, cls in SOURCES.items()]
+    lines.append("benchmarks:")
+    lines += [
+        f"  {name:<14} {b.description} (splits: {', '.join(b.splits)})"
+        for name, b in BENCHMARKS.items()
+    ]
+    lines.append("rollout engines:")
+    lines += [f"  {name:<14} {_doc(factory)}" for name, factory in ENGINES.items()]
+    lines.append("verifiers:")
+    lines += [f"  {name:<14} {_doc(factory)}" for name, factory in VERIFIERS.items()]
+    return "\n".join(lines)
 
 
 def print_listing() -> None:
-    print("algorithms:")
-    for name in list_algorithms():
-        cls = get_algorithm(name)
-        instance = cls()
-        params = ", ".join(f"{k}={v!r}" for k, v in algorithm_defaults(name).items())
-        requires = ", ".join(sorted(instance.requires)) or "-"
-        print(f"  {name:<13} objective={instance.objective:<8} requires={requires:<45} {params}")
-    print("models:     " + ", ".join(MODELS))
-    print("data:       " + ", ".join(sorted(SOURCES)))
-    print("benchmarks: " + ", ".join(f"{b.name} ({b.description})" for b in BENCHMARKS.values()))
+    print(listing())
+
+
+def _teacher(spec: TeacherSpec | None) -> str:
+    if spec is None:
+        return "-"
+    defaults = TeacherSpec()
+    shown = {
+        f.name: getattr(spec, f.name)
+        for f in fields(spec)
+        if f.name in ("context", "weights") or getattr(spec, f.name) != getattr(defaults, f.name)
+    }
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def _params(defaults: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "-"
+
+
+def _doc(obj: object) -> str:
+    """First line of the docstring; for a lazily registered part, its import target."""
+    target = getattr(obj, "target", None)
+    if isinstance(target, str):
+        return f"(loaded on use from {target})"
+    doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+    return doc[0].replace("``", "") if doc else ""

@@ -10,16 +10,26 @@ from typing import Any, Protocol
 
 from creditzoo.data import arith
 from creditzoo.data.problem import Problem
+from creditzoo.errors import ConfigError
+from creditzoo.registry import Registry
 
 
 class ProblemSource(Protocol):
+    """Training prompts by step and held-out problems by split (``splits`` names them)."""
+
     name: str
+    splits: tuple[str, ...]
 
     def train_batch(self, step: int, n: int) -> list[Problem]: ...
 
     def test_split(self, split: str, n: int) -> list[Problem]: ...
 
 
+# name → source class, built as ``cls(seed=…, **data.spec)``. Sources register themselves.
+SOURCES: Registry[type[ProblemSource]] = Registry("data source", config_key="data")
+
+
+@SOURCES.register("arith")
 class ArithSource:
     """The built-in procedural arithmetic task (``data=arith``)."""
 
@@ -35,14 +45,17 @@ class ArithSource:
 
     def test_split(self, split: str, n: int) -> list[Problem]:
         if split not in self.splits:
-            raise ValueError(f"data=arith has splits {self.splits}, not {split!r}")
+            raise ConfigError(
+                f"data=arith has splits {', '.join(self.splits)}, not {split!r} "
+                f"(set eval.splits=[{', '.join(self.splits)}])"
+            )
         return arith.test_split(split, n)
 
 
-SOURCES = {"arith": ArithSource}
-
-
 def build_source(name: str, seed: int, **params: Any) -> ProblemSource:
-    if name not in SOURCES:
-        raise ValueError(f"unknown data {name!r}; known: {', '.join(sorted(SOURCES))}")
-    return SOURCES[name](seed=seed, **params)
+    """The source registered as ``name``; ``params`` are its ``data.spec`` keys."""
+    cls = SOURCES.get(name)
+    try:
+        return cls(seed=seed, **params)
+    except TypeError as err:  # an unknown data.spec key
+        raise ConfigError(f"data={name}: bad data.spec ({err})") from None

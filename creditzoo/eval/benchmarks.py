@@ -4,7 +4,8 @@
 ``champ-dataset`` (270 competition problems, offline); ``gsm8k``, ``math500``, ``aime24`` and
 ``amc23`` come from the Hugging Face hub or from a local JSONL/parquet file with the same columns
 (``benchmark.path=…``). Offline without a local file, loading fails with one message naming the
-file to provide.
+file to provide. ``arith`` is the training task's held-out splits (``data.sources.ArithSource``),
+defined once for both uses.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from creditzoo.data import arith
 from creditzoo.data.problem import Problem
+from creditzoo.data.sources import ArithSource, ProblemSource
+from creditzoo.errors import ConfigError, MissingDataError
+from creditzoo.registry import Registry
 
 log = logging.getLogger("creditzoo")
 
@@ -44,11 +47,18 @@ class HubSpec:
 
 @dataclass(frozen=True)
 class Benchmark:
+    """One benchmark: its splits, default prompt and length, and how to load a split.
+
+    ``load(bench, split, path, limit)`` returns the split's problems in a fixed order; ``path``
+    is ``benchmark.path`` (a local file instead of the default source); ``limit`` (or None) lets
+    a generated benchmark make only as many problems as asked."""
+
     name: str
     splits: tuple[str, ...]
     prompt_template: str
     max_new_tokens: int
     description: str
+    load: Callable[[Benchmark, str, str | None, int | None], list[Problem]]
     hub: HubSpec | None = None
     extra: dict = field(default_factory=dict)
 
@@ -66,62 +76,108 @@ def _gsm8k_answer(text: str) -> str:
     return text.split("####")[-1].strip().replace(",", "")
 
 
-BENCHMARKS: dict[str, Benchmark] = {
-    "arith": Benchmark(
-        "arith",
-        ("id", "ood"),
-        "{problem}",
-        64,
-        "built-in arithmetic, 1–4 operators (id) and 5 operators (ood)",
-    ),
-    "champ": Benchmark(
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", config_key="benchmark")
+
+
+def register_benchmark(bench: Benchmark) -> Benchmark:
+    return BENCHMARKS.register(bench.name, bench)
+
+
+def source_benchmark(
+    source: type[ProblemSource],
+    *,
+    n: int,
+    prompt_template: str,
+    max_new_tokens: int,
+    description: str,
+) -> Benchmark:
+    """A training task's held-out splits as a benchmark: the task is defined once (its
+    ``test_split``), and ``n`` problems per split are scored unless ``limit`` is smaller."""
+
+    def load(bench: Benchmark, split: str, path: str | None, limit: int | None) -> list[Problem]:
+        return source().test_split(split, limit or n)
+
+    return Benchmark(
+        source.name, tuple(source.splits), prompt_template, max_new_tokens, description, load
+    )
+
+
+def _load_champ(bench: Benchmark, split: str, path: str | None, limit: int | None) -> list[Problem]:
+    return _champ(path)
+
+
+register_benchmark(
+    source_benchmark(
+        ArithSource,
+        n=500,
+        prompt_template="{problem}",
+        max_new_tokens=64,
+        description="built-in arithmetic, 1–4 operators (id) and 5 operators (ood)",
+    )
+)
+register_benchmark(
+    Benchmark(
         "champ",
         ("test",),
         INSTRUCTION,
         1024,
         "CHAMP: 270 competition problems (PyPI champ-dataset, offline)",
-    ),
-    "gsm8k": Benchmark(
+        _load_champ,
+    )
+)
+
+
+def _hub_benchmark(name: str, max_new_tokens: int, description: str, hub: HubSpec) -> Benchmark:
+    return Benchmark(name, ("test",), INSTRUCTION, max_new_tokens, description, _load_tabular, hub)
+
+
+def _load_tabular(
+    bench: Benchmark, split: str, path: str | None, limit: int | None
+) -> list[Problem]:
+    return _tabular(bench, path)
+
+
+for _bench in (
+    _hub_benchmark(
         "gsm8k",
-        ("test",),
-        INSTRUCTION,
         512,
         "GSM8K test (1319)",
         HubSpec(
             "openai/gsm8k", "test", "question", "answer", config="main", answer_parser=_gsm8k_answer
         ),
     ),
-    "math500": Benchmark(
+    _hub_benchmark(
         "math500",
-        ("test",),
-        INSTRUCTION,
         1024,
         "MATH-500",
         HubSpec("HuggingFaceH4/MATH-500", "test", "problem", "answer", solution="solution"),
     ),
-    "aime24": Benchmark(
+    _hub_benchmark(
         "aime24",
-        ("test",),
-        INSTRUCTION,
         2048,
         "AIME 2024 (30)",
         HubSpec("HuggingFaceH4/aime_2024", "train", "problem", "answer", solution="solution"),
     ),
-    "amc23": Benchmark(
-        "amc23",
-        ("test",),
-        INSTRUCTION,
-        2048,
-        "AMC 2023 (40)",
-        HubSpec("math-ai/amc23", "test", "question", "answer"),
+    _hub_benchmark(
+        "amc23", 2048, "AMC 2023 (40)", HubSpec("math-ai/amc23", "test", "question", "answer")
     ),
-}
+):
+    register_benchmark(_bench)
 
 
 def get_benchmark(name: str) -> Benchmark:
-    if name not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}")
-    return BENCHMARKS[name]
+    """The benchmark registered as ``name``; an unknown name lists the known ones."""
+    return BENCHMARKS.get(name)
+
+
+def check_splits(bench: Benchmark, splits: list[str] | tuple[str, ...]) -> None:
+    """Every requested split exists, or one ``ConfigError`` lists the benchmark's splits."""
+    bad = [s for s in splits if s not in bench.splits]
+    if bad:
+        raise ConfigError(
+            f"benchmark {bench.name!r} has split(s) {', '.join(bench.splits)}, not "
+            f"{', '.join(map(repr, bad))} (set benchmark.splits=[{', '.join(bench.splits)}])"
+        )
 
 
 def load_problems(
@@ -129,14 +185,8 @@ def load_problems(
 ) -> list[Problem]:
     """The problems of one benchmark split, in a fixed order (first ``limit`` when given)."""
     bench = get_benchmark(name)
-    if split not in bench.splits:
-        raise ValueError(f"benchmark {name!r} has splits {bench.splits}, not {split!r}")
-    if name == "arith":
-        problems = arith.test_split(split, limit or 500)
-    elif name == "champ":
-        problems = _champ(path)
-    else:
-        problems = _tabular(bench, path)
+    check_splits(bench, [split])
+    problems = bench.load(bench, split, path, limit)
     return problems[:limit] if limit else problems
 
 
@@ -152,7 +202,7 @@ def _champ(path: str | None) -> list[Problem]:
     if path is None:
         spec = importlib.util.find_spec("champ_dataset")
         if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError(
+            raise MissingDataError(
                 "benchmark champ needs the PyPI package champ-dataset (pip install champ-dataset) "
                 "or benchmark.path=<its dataset_files/v0.json>"
             )
@@ -185,7 +235,7 @@ def _tabular(bench: Benchmark, path: str | None) -> list[Problem]:
     try:
         if path:
             if not Path(path).exists():
-                raise FileNotFoundError(f"benchmark {bench.name}: no file at {path}")
+                raise MissingDataError(f"benchmark {bench.name}: no file at {path}")
             kind = "parquet" if str(path).endswith(".parquet") else "json"
             ds = datasets.load_dataset(kind, data_files=str(path), split="train")
         else:
@@ -193,7 +243,7 @@ def _tabular(bench: Benchmark, path: str | None) -> list[Problem]:
     except (ConnectionError, OSError, ValueError) as err:
         if path:
             raise
-        raise FileNotFoundError(
+        raise MissingDataError(
             f"benchmark {bench.name} could not be loaded from the hub ({hub.repo}, split "
             f"{hub.split}): {type(err).__name__}. Offline, download it elsewhere and pass "
             f"benchmark.path=<file.jsonl or .parquet> with columns {hub.question!r} and "
@@ -201,7 +251,7 @@ def _tabular(bench: Benchmark, path: str | None) -> list[Problem]:
         ) from None
     missing = [c for c in (hub.question, hub.answer) if c not in ds.column_names]
     if missing:
-        raise ValueError(
+        raise ConfigError(
             f"benchmark {bench.name}: {path or hub.repo} lacks column(s) {missing}; it has "
             f"{ds.column_names}. Provide {hub.question!r} (question) and {hub.answer!r} (answer)."
         )

@@ -12,7 +12,7 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import all_gather_objects, world
 from creditzoo.eval.metrics import summarize
 from creditzoo.rollout.sampler import Sampler
-from creditzoo.verify import MathVerifier
+from creditzoo.verify.protocol import Verifier
 
 
 @dataclass
@@ -24,7 +24,7 @@ class EvalResult:
 def evaluate(
     sampler: Sampler,
     render: PromptRenderer,
-    verifier: MathVerifier,
+    verifier: Verifier,
     problems: list[Problem],
     *,
     k: int = 4,
@@ -59,7 +59,7 @@ def evaluate(
 def _sample_and_verify(
     sampler: Sampler,
     render: PromptRenderer,
-    verifier: MathVerifier,
+    verifier: Verifier,
     problems: list[Problem],
     k: int,
     temperature: float,

@@ -1,46 +1,58 @@
-"""Model configs → (policy, tokenizer)."""
+"""The model registry: ``model=<name>`` → (policy, tokenizer).
+
+Each model module registers a :class:`ModelSpec` (``creditzoo/models/__init__.py`` imports them);
+this module never imports them. A spec can say, before anything loads, that an optional install
+is missing, so ``creditzoo fit model=…`` fails at start-up with the install command rather than
+after minutes of set-up.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from creditzoo.errors import MissingDependencyError
+from creditzoo.registry import Registry
 
-MODELS = ("tiny", "smollm2-135m", "hf")
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to load one named model.
+
+    Attributes:
+        load: ``load(path, dtype) -> (model, tokenizer)``; ``path`` is ``model.path`` (None for
+            the default weights), ``dtype`` a torch dtype name.
+        description: one line for ``creditzoo list``.
+        missing: ``missing(path)`` returns what to install when the model cannot load here, or
+            None; it must be cheap (no import of the model's dependencies).
+    """
+
+    load: Callable[[str | None, str], tuple[Any, Any]]
+    description: str
+    missing: Callable[[str | None], str | None] = lambda path: None
+
+
+MODELS: Registry[ModelSpec] = Registry("model", config_key="model")
+
+
+def check_model_available(name: str, path: str | None = None) -> None:
+    """Raise ``MissingDependencyError`` (with the install command) if ``name`` cannot load."""
+    problem = MODELS.get(name).missing(path)
+    if problem:
+        raise MissingDependencyError(problem)
 
 
 def build_model(name: str, path: str | None = None, dtype: str = "float32", **_: Any):
-    """Load the policy and its tokenizer; the tokenizer pads on the left for generation."""
-    if name == "tiny":
-        from creditzoo.models.tiny import load_tiny
+    """Load the policy and its tokenizer; the tokenizer pads on the left for generation.
 
-        model, tokenizer = load_tiny(path)
-    elif name == "smollm2-135m":
-        from creditzoo.models.smollm2 import load_smollm2
-
-        model, tokenizer = load_smollm2(path)
-    elif name == "hf":
-        if not path:
-            raise ValueError("model=hf needs model.path=<hub id or local directory>")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-        except OSError as err:
-            local = Path(path).exists()
-            raise FileNotFoundError(
-                f"could not load model {path!r}: {err}. "
-                + (
-                    "It is a local path: check it holds config.json and weights."
-                    if local
-                    else "Offline (HF_HUB_OFFLINE=1) only local copies work: download it where you "
-                    "have network access and pass model.path=<local directory>."
-                )
-            ) from None
-    else:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    Other ``model.*`` keys (``lora``) are applied by the caller."""
+    check_model_available(name, path)
+    model, tokenizer = MODELS.get(name).load(path, dtype)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
+
+
+__all__ = ["MODELS", "ModelSpec", "build_model", "check_model_available"]

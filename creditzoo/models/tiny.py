@@ -10,65 +10,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
+from creditzoo.errors import MissingDataError
 from creditzoo.models.cache import build_once, cache_root
-from creditzoo.models.tiny_tokenizer import build_tiny_tokenizer
+from creditzoo.models.factory import MODELS, ModelSpec
+from creditzoo.models.tiny_arch import TinyConfig, build_tiny_model
+
+__all__ = ["ASSETS_DIR", "TinyConfig", "build_tiny_model", "load_tiny"]
 
 log = logging.getLogger(__name__)
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny"
-
-
-@dataclass(frozen=True)
-class TinyConfig:
-    """Architecture of the tiny model (1,063,168 params with the 105-token tokenizer)."""
-
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    intermediate_size: int = 512
-    max_position_embeddings: int = 256
-    rope_theta: float = 10000.0
-
-    def to_llama(self, vocab_size: int, bos_id: int, eos_id: int, pad_id: int) -> LlamaConfig:
-        return LlamaConfig(
-            vocab_size=vocab_size,
-            hidden_size=self.hidden_size,
-            intermediate_size=self.intermediate_size,
-            num_hidden_layers=self.num_layers,
-            num_attention_heads=self.num_heads,
-            num_key_value_heads=self.num_heads,
-            max_position_embeddings=self.max_position_embeddings,
-            rope_theta=self.rope_theta,
-            tie_word_embeddings=True,
-            bos_token_id=bos_id,
-            eos_token_id=eos_id,
-            pad_token_id=pad_id,
-            dtype="float32",
-        )
-
-
-def build_tiny_model(
-    vocab_size: int, seed: int, config: TinyConfig | None = None
-) -> LlamaForCausalLM:
-    """A freshly initialised tiny Llama; ``seed`` fixes the init (the global RNG is restored)."""
-    tok = build_tiny_tokenizer()
-    cfg = (config or TinyConfig()).to_llama(
-        vocab_size, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id
-    )
-    cfg._attn_implementation = "sdpa"
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = LlamaForCausalLM(cfg)
-    model.generation_config.bos_token_id = tok.bos_token_id
-    model.generation_config.eos_token_id = tok.eos_token_id
-    model.generation_config.pad_token_id = tok.pad_token_id
-    return model
 
 
 def _is_complete(path: Path) -> bool:
@@ -113,8 +71,10 @@ def load_tiny(path: str | None = None) -> tuple[LlamaForCausalLM, PreTrainedToke
     if path is not None:
         target = Path(path)
         if not _is_complete(target):
-            raise FileNotFoundError(
-                f"no tiny checkpoint (config.json, model.safetensors) in {path}"
+            raise MissingDataError(
+                f"no tiny checkpoint (config.json, model.safetensors) in {path}; pass "
+                f"model.path=<directory made by `python -m creditzoo.models.warmstart --out …`> "
+                f"or leave model.path unset for the shipped one"
             )
     elif _is_complete(ASSETS_DIR):
         target = ASSETS_DIR
@@ -128,3 +88,13 @@ def load_tiny(path: str | None = None) -> tuple[LlamaForCausalLM, PreTrainedToke
     tokenizer = PreTrainedTokenizerFast.from_pretrained(target)
     model.eval()
     return model, tokenizer
+
+
+def _load(path: str | None, dtype: str = "float32") -> tuple[Any, Any]:
+    return load_tiny(path)  # float32 by construction: dtype is not a knob of this model
+
+
+MODELS.register(
+    "tiny",
+    ModelSpec(_load, "~1M-param Llama, warm-started on arithmetic (shipped; CPU default)"),
+)

@@ -24,7 +24,7 @@ from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 from creditzoo.data.arith import ANSWER_HINT_TEMPLATE, test_split, train_problems
 from creditzoo.data.problem import Problem
-from creditzoo.models.tiny import build_tiny_model
+from creditzoo.models.tiny_arch import build_tiny_model
 from creditzoo.models.tiny_tokenizer import build_tiny_tokenizer
 
 log = logging.getLogger(__name__)
