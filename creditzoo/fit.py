@@ -15,7 +15,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from creditzoo.algorithms import build_algorithm
 from creditzoo.checkpointing import AtomicCheckpointIO, CheckpointOnSigterm
+from creditzoo.config_check import check_config
 from creditzoo.curves import read_curves
 from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.prompts import PromptRenderer
@@ -28,8 +30,9 @@ from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora
 from creditzoo.models.util import initial_policy
 from creditzoo.module import LoopSettings, RLVRModule
+from creditzoo.policy_file import SavePolicyWeights
+from creditzoo.progress import StepProgressBar
 from creditzoo.provenance import machine, versions
-from creditzoo.registry import build_algorithm
 from creditzoo.rollout.sampler import build_sampler
 from creditzoo.rollout.scorer import BatchScorer
 from creditzoo.rollout.teacher import TEACHER_FIELDS, ContextBuilder, Teacher, TeacherWeights
@@ -75,28 +78,13 @@ def build_algorithm_from_config(cfg: DictConfig):
     return build_algorithm(name, **params)
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Fail at start-up, naming the key, rather than deep inside a step."""
-    positive = ("group_size", "prompts_per_step", "max_new_tokens", "checkpoint_every")
-    for key in positive:
-        if cfg[key] < 1:
-            raise ValueError(f"{key} must be >= 1, got {cfg[key]} (set {key}=<positive int>)")
-    for key in ("max_steps", "eval_every"):
-        if cfg[key] < 0:
-            raise ValueError(f"{key} must be >= 0, got {cfg[key]}")
-    if cfg.temperature <= 0:
-        raise ValueError(f"temperature must be > 0 for RL sampling, got {cfg.temperature}")
-    if cfg.eval.k < 1 or cfg.eval.n < 1:
-        raise ValueError("eval.k and eval.n must be >= 1")
-
-
 def run_fit(
     cfg: DictConfig, output_dir: str | Path, callbacks: list[L.Callback] | None = None
 ) -> dict[str, Any]:
     """Train, evaluate before and after, and write ``results.json`` into ``output_dir``.
 
     ``callbacks`` are extra Lightning callbacks (e.g. to inspect gradients or add logging)."""
-    check_config(cfg)
+    check_config("fit", cfg)  # schema and registries: one plain error before anything loads
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -183,6 +171,8 @@ def run_fit(
         logger=TensorBoardLogger(save_dir=str(out), name="tb", version="", default_hp_metric=False),
         callbacks=[
             checkpoint,
+            SavePolicyWeights(ckpt_dir),
+            StepProgressBar(),
             CheckpointOnSigterm(resume),
             InitialEvaluation(validate, initial_path, write=rank_zero),
             *(callbacks or []),
@@ -208,7 +198,6 @@ def run_fit(
         if trainer.logger is not None:
             trainer.logger.log_metrics(final, step=trainer.global_step)
             trainer.logger.finalize("success")
-        log.info("after training: %s", _headline(final))
     finally:
         verifier.close()
         # Engines with their own processes (vLLM) stop here, not at exit: a sweep runs its jobs

@@ -1,4 +1,8 @@
-"""`creditzoo eval`: one benchmark, one model or checkpoint, settings recorded for citation."""
+"""`creditzoo eval`: one benchmark, one model or a run's policy, settings recorded for citation.
+
+A run's policy is read from its safetensors file (``policy_file``), never from the pickled
+Lightning checkpoint, so evaluating someone else's run cannot execute their code.
+"""
 
 from __future__ import annotations
 
@@ -12,48 +16,73 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from creditzoo.data.prompts import PromptRenderer
+from creditzoo.errors import ConfigError, MissingDataError
 from creditzoo.eval.benchmarks import data_hash, get_benchmark, load_problems, resolve_template
 from creditzoo.eval.evaluate import evaluate
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora, merged_for_inference
+from creditzoo.policy_file import POLICY_FILE, read_policy
+from creditzoo.provenance import dist_version, machine, versions
 from creditzoo.rollout.hf import HFSampler
-from creditzoo.verify import MathVerifier
+from creditzoo.verify.protocol import build_verifier
 
 log = logging.getLogger("creditzoo")
 
 
+def policy_location(ckpt: str | Path) -> tuple[Path, Path]:
+    """(policy weights, run directory) for ``ckpt=<run dir | policy.safetensors>``.
+
+    A Lightning ``.ckpt`` is refused: it is a pickle, and opening someone else's runs their
+    code."""
+    path = Path(ckpt)
+    if path.suffix == ".ckpt":
+        raise ConfigError(
+            f"eval does not open Lightning checkpoints ({path.name} is a pickle, which can run "
+            f"code); pass ckpt=<the run directory> or ckpt=<run>/checkpoints/{POLICY_FILE}"
+        )
+    weights = path / "checkpoints" / POLICY_FILE if path.is_dir() else path
+    if not weights.is_file():
+        raise MissingDataError(
+            f"no policy weights at {weights}; pass ckpt=<a `creditzoo fit` run directory> or "
+            f"ckpt=<run>/checkpoints/{POLICY_FILE} (a run from before policy files: rerun its "
+            f"`creditzoo fit` command with the same output_dir, which writes one)"
+        )
+    return weights, weights.parent.parent
+
+
+def run_model_config(ckpt: str | Path) -> dict[str, Any] | None:
+    """The ``model`` section the run trained (from its ``config.yaml``), or None."""
+    _, run_dir = policy_location(ckpt)
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        return None
+    model = OmegaConf.to_container(OmegaConf.load(config).model, resolve=True)
+    assert isinstance(model, dict)
+    return model
+
+
 def load_policy(cfg: DictConfig) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
-    """The model to score: ``model=…``, or the policy saved in ``ckpt=<run dir | .ckpt>``."""
+    """The model to score: ``model=…``, or the policy of a run (``ckpt=<run dir | weights>``)."""
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    assert isinstance(model_cfg, dict)
     if not cfg.ckpt:
         model, tokenizer = build_model(**model_cfg)
         return model, tokenizer, {"model": model_cfg, "checkpoint": None}
-    ckpt = Path(cfg.ckpt)
-    if ckpt.is_dir():
-        ckpt = ckpt / "checkpoints" / "last.ckpt"
-    if not ckpt.exists():
-        raise FileNotFoundError(
-            f"no checkpoint at {ckpt}; pass ckpt=<run directory with checkpoints/last.ckpt> or "
-            f"ckpt=<path to a .ckpt file>"
-        )
-    run_config = ckpt.parent.parent / "config.yaml"
-    if run_config.exists():  # the architecture the run trained, whatever model= says
-        model_cfg = OmegaConf.to_container(OmegaConf.load(run_config).model, resolve=True)
+    weights, _ = policy_location(cfg.ckpt)
+    model_cfg = run_model_config(cfg.ckpt) or model_cfg  # the run's architecture wins
     model, tokenizer = build_model(**model_cfg)
     lora = model_cfg.get("lora") or {}
     if lora.get("r", 0) > 0:  # same adapters as in training, then folded into the weights
         model = apply_lora(model, **lora)
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
-    policy = {k.removeprefix("policy."): v for k, v in state.items() if k.startswith("policy.")}
-    model.load_state_dict(policy)
+    state, meta = read_policy(weights)
+    model.load_state_dict(state)
     model = merged_for_inference(model)
-    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
-    return (
-        model,
-        tokenizer,
-        {"model": model_cfg, "checkpoint": str(ckpt), "checkpoint_sha256": digest},
-    )
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    source = {"model": model_cfg, "checkpoint": str(weights), "checkpoint_sha256": digest}
+    if "step" in meta:
+        source["step"] = int(meta["step"])
+    return model, tokenizer, source
 
 
 def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
@@ -69,7 +98,9 @@ def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
     sampler = HFSampler(model, tokenizer, batch_size=cfg.batch_size)
     started = time.time()
     results: dict[str, Any] = {}
-    with MathVerifier(cfg.verifier.timeout_s, cfg.verifier.num_workers) as verifier:
+    verifier_cfg = OmegaConf.to_container(cfg.verifier, resolve=True)
+    assert isinstance(verifier_cfg, dict)
+    with build_verifier(**verifier_cfg) as verifier:
         for split, items in problems.items():
             r = evaluate(
                 sampler,
@@ -83,7 +114,6 @@ def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
             )
             results[split] = {"metrics": r.metrics, "data_hash": data_hash(items), "items": r.items}
             log.info("%s/%s: %s", bench.name, split, _headline(r.metrics, cfg.k))
-    from creditzoo.fit import _machine, _versions
 
     record = {
         "benchmark": bench.name,
@@ -100,16 +130,20 @@ def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
         },
         "verifier": {
             "name": "math-verify",
-            "version": _dist_version("math-verify"),
+            "version": dist_version("math-verify"),
             "timeout_s": cfg.verifier.timeout_s,
             "extraction": "last \\boxed{}, fallbacks",
         },
-        "versions": _versions(),
-        "machine": _machine(),
+        "versions": versions(),
+        "machine": machine(),
         "wall_time_s": time.time() - started,
         "splits": results,
     }
-    out = Path(cfg.out) if cfg.out else _default_out(source, bench.name, default_out)
+    out = (
+        Path(cfg.output_dir) / f"{bench.name}.json"
+        if cfg.output_dir
+        else _default_out(source, bench.name, default_out)
+    )
     write_json_atomic(out, record)
     log.info("results: %s", out)
     return record
@@ -126,12 +160,3 @@ def _headline(m: dict[str, float], k: int) -> str:
         f"avg@{k} {m['acc']:.3f} ± {m['acc_se']:.3f}, pass@{k} {m[f'pass@{k}']:.3f}, "
         f"maj@{k} {m[f'maj@{k}']:.3f} (n={m['n']})"
     )
-
-
-def _dist_version(name: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None

@@ -22,8 +22,8 @@ from hydra import compose, initialize_config_module
 from creditzoo.distributed import full_tensor
 from creditzoo.fit import run_fit
 from creditzoo.hydra_app import register_configs
-from creditzoo.rollout.hf import HFSampler
 from creditzoo.registry import lazy
+from creditzoo.rollout.hf import HFSampler
 from creditzoo.rollout.sampler import ENGINES
 from creditzoo.rollout.sequences import Sequences, pad_right, response_mask_from_eos
 

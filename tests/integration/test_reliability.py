@@ -13,8 +13,8 @@ import pytest
 import torch
 from test_fit_tiny import SMALL
 
-from creditzoo.fit import run_fit
 from creditzoo.eval.benchmarks import load_problems
+from creditzoo.fit import run_fit
 from creditzoo.testing import fit_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -1,0 +1,365 @@
+"""The types and ranges of every `fit` and `eval` setting, checked right after composition.
+
+The YAML files in ``creditzoo/configs`` give the defaults; these dataclasses say what each key
+may hold, with ranges declared next to the field exactly as an algorithm declares its parameters
+(``creditzoo.algorithms.param``). :func:`check_schema` walks a composed config against them and
+raises one ``ConfigError`` naming the key, what it must be and how to set it — before any model
+loads. Open sections (``algorithm``, ``rollout``, ``trainer``, the data ``spec``) are typed by
+their owner (the algorithm's dataclass, the engine's signature, Lightning) and checked there.
+
+:class:`LoopSettings` is the training loop's flat view of a validated `fit` config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from creditzoo.algorithms.base import param
+from creditzoo.errors import ConfigError
+
+# ----------------------------------------------------------------------------- sections
+
+
+@dataclass
+class LoraSettings:
+    r: int = param(0, ge=0)  # > 0 trains rank-r adapters
+    alpha: float = param(16.0, gt=0)
+    dropout: float = param(0.0, ge=0, lt=1)
+    target_modules: str | list[str] = "all-linear"
+
+
+@dataclass
+class ModelSettings:
+    name: str = "tiny"  # a registered model (checked against the registry)
+    path: str | None = None
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    lora: LoraSettings = field(default_factory=LoraSettings)
+
+
+@dataclass
+class DataSettings:
+    name: str = "arith"  # a registered data source
+    prompt_template: str = "{problem}"
+    privileged_templates_version: str | None = None
+    privileged_templates: dict[str, str] = field(default_factory=dict)
+    spec: dict[str, Any] = field(default_factory=dict)  # the source's own keys
+
+
+@dataclass
+class LossSettings:
+    agg: Literal["token_mean", "seq_mean", "const_norm"] = "token_mean"
+    clip_low: float = param(0.2, ge=0, lt=1)
+    clip_high: float = param(0.28, ge=0)
+    kl_coef: float = param(0.0, ge=0)
+    micro_batch_size: int = param(64, ge=1)
+    single_pass: bool = True
+
+
+@dataclass
+class OptimSettings:
+    weight_decay: float = param(0.0, ge=0)
+    betas: tuple[float, float] = param(
+        (0.9, 0.99), allow=lambda b: all(0 <= x < 1 for x in b), allowed="two numbers in [0, 1)"
+    )
+    max_grad_norm: float = param(1.0, gt=0)
+
+
+@dataclass
+class FitEvalSettings:
+    splits: list[str] = field(default_factory=lambda: ["id", "ood"])
+    n: int = param(500, ge=1)
+    k: int = param(4, ge=1)
+    temperature: float = param(1.0, ge=0)
+    max_new_tokens: int = param(64, ge=1)
+    seed: int = 1234
+
+
+@dataclass
+class TeacherSettings:
+    context: str | None = None  # a registered privileged context; None → the algorithm's
+    negative_context: str | None = None
+    weights: Literal["live", "fixed", "snapshot", "ema"] | None = None
+    sync_every: int = param(10, ge=1)
+    ema_decay: float = param(0.99, ge=0, le=1)
+
+
+@dataclass
+class VerifierSettings:
+    name: str = "math"  # a registered verifier; other keys are its options
+    timeout_s: float = param(2.0, gt=0)
+    num_workers: int = param(2, ge=1)
+
+
+@dataclass
+class BenchmarkSettings:
+    name: str = "arith"  # a registered benchmark
+    splits: list[str] | None = None
+    path: str | None = None
+    prompt_template: str | None = None
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass
+class FitConfig:
+    """`creditzoo fit`."""
+
+    algorithm: dict[str, Any] = field(default_factory=dict)  # checked by build_algorithm
+    model: ModelSettings = field(default_factory=ModelSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    rollout: dict[str, Any] = field(default_factory=dict)  # checked against the engine
+    trainer: dict[str, Any] = field(default_factory=dict)  # Lightning's Trainer arguments
+    seed: int = 0
+    max_steps: int = param(300, ge=0)
+    prompts_per_step: int = param(8, ge=1)
+    group_size: int = param(8, ge=1)
+    max_new_tokens: int = param(64, ge=1)
+    temperature: float = param(1.0, gt=0)
+    lr: float = param(1e-4, gt=0)
+    output_dir: str | None = None
+    eval_every: int = param(100, ge=0)
+    checkpoint_every: int = param(50, ge=1)
+    log_samples_every: int = param(20, ge=0)
+    loss: LossSettings = field(default_factory=LossSettings)
+    optim: OptimSettings = field(default_factory=OptimSettings)
+    eval: FitEvalSettings = field(default_factory=FitEvalSettings)
+    teacher: TeacherSettings = field(default_factory=TeacherSettings)
+    verifier: VerifierSettings = field(default_factory=VerifierSettings)
+
+
+@dataclass
+class EvalConfig:
+    """`creditzoo eval`."""
+
+    model: ModelSettings = field(default_factory=ModelSettings)
+    benchmark: BenchmarkSettings = field(default_factory=BenchmarkSettings)
+    ckpt: str | None = None
+    k: int = param(4, ge=1)
+    temperature: float = param(1.0, ge=0)
+    max_new_tokens: int | None = param(None, ge=1)
+    limit: int | None = param(None, ge=1)
+    seed: int = 1234
+    batch_size: int = param(256, ge=1)
+    output_dir: str | None = None
+    verifier: VerifierSettings = field(default_factory=VerifierSettings)
+
+
+SCHEMAS: dict[str, type] = {"fit": FitConfig, "eval": EvalConfig}
+
+# Sections whose keys belong to someone else (typed there); their values pass through here.
+_OPEN = {"algorithm", "rollout", "trainer", "spec", "privileged_templates"}
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """What the training loop reads from a `fit` config, flat (names as in ``RLVRModule``)."""
+
+    seed: int = 0
+    group_size: int = 8
+    max_new_tokens: int = 64
+    temperature: float = 1.0
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    max_grad_norm: float = 1.0
+    micro_batch_size: int = 64
+    agg: str = "token_mean"
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    kl_coef: float = 0.0
+    eval_every: int = 0
+    log_samples_every: int = 20
+    # One grad-enabled forward serves both the behaviour log-probs and the loss when the batch
+    # is one micro-batch; False always runs the separate pass.
+    single_pass: bool = True
+
+
+def loop_settings(cfg: Any) -> LoopSettings:
+    """The loop's settings from a composed `fit` config, checked against the schema first."""
+    fit = parse_fit(cfg)
+    return LoopSettings(
+        seed=fit.seed,
+        group_size=fit.group_size,
+        max_new_tokens=fit.max_new_tokens,
+        temperature=float(fit.temperature),
+        lr=float(fit.lr),
+        weight_decay=float(fit.optim.weight_decay),
+        betas=(float(fit.optim.betas[0]), float(fit.optim.betas[1])),
+        max_grad_norm=float(fit.optim.max_grad_norm),
+        micro_batch_size=fit.loss.micro_batch_size,
+        agg=fit.loss.agg,
+        clip_low=float(fit.loss.clip_low),
+        clip_high=float(fit.loss.clip_high),
+        kl_coef=float(fit.loss.kl_coef),
+        eval_every=fit.eval_every,
+        log_samples_every=fit.log_samples_every,
+        single_pass=fit.loss.single_pass,
+    )
+
+
+def parse_fit(cfg: Any) -> FitConfig:
+    """A checked ``FitConfig`` from a composed config (DictConfig or dict)."""
+    return parse(FitConfig, _container(cfg))
+
+
+def parse(schema: type, values: dict[str, Any], prefix: str = "") -> Any:
+    """An instance of ``schema`` from ``values``; the first bad key raises ``ConfigError``."""
+    check_schema(schema, values, prefix)
+    kwargs = {}
+    for f in dataclasses.fields(schema):
+        if f.name not in values:
+            continue
+        sub = _section(typing.get_type_hints(schema)[f.name])
+        value = values[f.name]
+        if sub is not None and isinstance(value, dict):
+            value = parse(sub, value, f"{prefix}{f.name}.")
+        kwargs[f.name] = value
+    return schema(**kwargs)
+
+
+def check_schema(schema: type, values: dict[str, Any], prefix: str = "") -> None:
+    """Every key of ``values`` is a field of ``schema`` with a value of its type and range."""
+    hints = typing.get_type_hints(schema)
+    names = [f.name for f in dataclasses.fields(schema)]
+    for key, value in values.items():
+        full = f"{prefix}{key}"
+        if key not in hints:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+            known = ", ".join(f"{prefix}{n}" for n in names)
+            raise ConfigError(f"unknown setting '{full}'.{hint} Known: {known}")
+        hint = hints[key]
+        sub = _section(hint)
+        if sub is not None:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{full} must be a section ({full}.<key>=…), got {value!r}")
+            check_schema(sub, value, f"{full}.")
+            continue
+        if key in _OPEN:
+            continue
+        f = next(f for f in dataclasses.fields(schema) if f.name == key)
+        if not matches(value, hint):
+            raise ConfigError(f"{full} expects {describe(hint)}, got {value!r}{_example(full, f)}")
+        check_range(full, value, f)
+
+
+def check_range(key: str, value: Any, f: dataclasses.Field) -> None:
+    """The range declared with ``param(...)`` holds, or a ``ConfigError`` states it."""
+    bounds = f.metadata.get("bounds", {})
+    allow = f.metadata.get("allow")
+    if value is None or isinstance(value, bool) or not (bounds or allow):
+        return
+    ok = not (isinstance(value, float) and math.isnan(value))
+    ok = ok and all(_HOLDS[k](value, b) for k, b in bounds.items())
+    if ok and allow is not None:
+        ok = bool(allow[0](value))
+    if not ok:
+        described = " and ".join(f"{_SYMBOL[k]} {b:g}" for k, b in bounds.items())
+        if allow is not None:
+            described = f"{described} and {allow[1]}" if described else allow[1]
+        raise ConfigError(f"{key} must be {described}, got {value!r}{_example(key, f)}")
+
+
+def _example(key: str, f: dataclasses.Field) -> str:
+    """`` (e.g. lr=0.0001, the default)`` when the field has a plain default."""
+    if f.default is dataclasses.MISSING or f.default is None:
+        return ""
+    value = f.default
+    shown = "[" + ",".join(map(str, value)) + "]" if isinstance(value, tuple) else value
+    return f" (e.g. {key}={shown}, the default)"
+
+
+_SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
+_HOLDS = {
+    "ge": lambda v, b: v >= b,
+    "gt": lambda v, b: v > b,
+    "le": lambda v, b: v <= b,
+    "lt": lambda v, b: v < b,
+}
+
+
+def matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (as YAML or a command line gives it) is of type ``hint``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin is Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(matches(value, h) for h in args)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return len(value) == len(args) and all(map(matches, value, args))
+        return all(matches(v, args[0]) for v in value) if args else True
+    if origin is dict:
+        return isinstance(value, dict)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def describe(hint: Any) -> str:
+    """``hint`` in words, for messages."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(describe(h) for h in args)
+    if hint is type(None):
+        return "null"
+    if hint is float:
+        return "a number"
+    if hint is int:
+        return "an integer"
+    if hint is bool:
+        return "true or false"
+    if hint is str:
+        return "a string"
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        return f"[{', '.join(describe(a) for a in args)}]"
+    if origin in (list, tuple):
+        return f"a list of {describe(args[0])}" if args else "a list"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _section(hint: Any) -> type | None:
+    return hint if isinstance(hint, type) and dataclasses.is_dataclass(hint) else None
+
+
+def _container(cfg: Any) -> dict[str, Any]:
+    if isinstance(cfg, dict):
+        return cfg
+    from omegaconf import OmegaConf
+
+    out = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(out, dict)
+    return out
+
+
+__all__ = [
+    "SCHEMAS",
+    "EvalConfig",
+    "FitConfig",
+    "LoopSettings",
+    "check_schema",
+    "loop_settings",
+    "parse",
+    "parse_fit",
+]

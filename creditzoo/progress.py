@@ -1,0 +1,69 @@
+"""A training progress bar that counts optimizer steps, with reward and accuracy.
+
+Lightning's bars count batches within an epoch; a run here is ``max_steps`` steps in one open
+epoch, so they read "Epoch 0/-2". This bar reads ``step 12/300 … acc=0.512, reward=0.512`` and
+starts at the resumed step after a restart.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
+
+
+class StepProgressBar(TQDMProgressBar):
+    """Steps done of ``max_steps``; the postfix shows the metrics logged with ``prog_bar=True``."""
+
+    BAR = "{desc} {n_fmt}/{total_fmt} |{bar:24}| {elapsed}<{remaining}{postfix}"
+
+    def __init__(self, refresh_rate: int = 1) -> None:
+        super().__init__(refresh_rate=refresh_rate, leave=False)
+
+    def init_train_tqdm(self) -> Tqdm:
+        return Tqdm(
+            desc="step",
+            position=2 * self.process_position,
+            disable=self.is_disabled,
+            leave=True,
+            dynamic_ncols=True,
+            file=sys.stdout,
+            smoothing=0,
+            bar_format=self.BAR,
+        )
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+        bar = self.train_progress_bar
+        bar.reset(total=trainer.max_steps if trainer.max_steps > 0 else None)
+        bar.initial = trainer.global_step  # a resumed run continues where it stopped
+        bar.n = trainer.global_step
+        bar.refresh()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, i: int
+    ) -> None:
+        bar = self.train_progress_bar
+        if bar is None or bar.disable:
+            return
+        step = trainer.global_step
+        if step % self.refresh_rate == 0 or step == bar.total:
+            bar.n = step
+            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
+            bar.refresh()
+        if step == bar.total:
+            bar.close()  # finished: what is logged next starts on a line of its own
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """The bar stays open across the (single, open-ended) epoch; ``on_train_end`` closes it."""
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        """The progress-bar metrics as short numbers, without Lightning's ``v_num``."""
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return {k: f"{v:.3f}" if isinstance(v, float) else v for k, v in metrics.items()}
+
+
+__all__ = ["StepProgressBar"]
