@@ -105,8 +105,7 @@ def _eval(overrides: list[str]) -> int:
     for item in overrides:
         if item.split("=", 1)[0].lstrip("+~") == "out":
             raise ConfigError(
-                "out= is now output_dir=<dir>, as in fit (the results go to "
-                "<dir>/<benchmark>.json)"
+                "out= is now output_dir=<dir>, as in fit (the results go to <dir>/<benchmark>.json)"
             )
     if any(a in ("-m", "--multirun") for a in overrides):
         raise ConfigError("eval runs one evaluation; call it once per setting instead of -m")

@@ -258,4 +258,3 @@ __all__ = [
     "sweep_jobs",
     "unknown_option",
 ]
-

@@ -96,9 +96,7 @@ def _convert(out: Path) -> None:
 
 def load_smollm2(path: str | None = None) -> tuple[torch.nn.Module, object]:
     """SmolLM2-135M-Instruct in float32 with its chat-template tokenizer."""
-    target = (
-        Path(path) if path else build_once(cache_root() / CACHE_NAME, _convert, _is_built)
-    )
+    target = Path(path) if path else build_once(cache_root() / CACHE_NAME, _convert, _is_built)
     model = AutoModelForCausalLM.from_pretrained(target, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(target)
     return model.eval(), tokenizer

@@ -116,4 +116,3 @@ def decode_responses(
     return tokenizer.batch_decode(
         response_ids.masked_fill(~response_mask, pad_id), skip_special_tokens=True
     )
-

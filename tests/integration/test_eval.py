@@ -24,7 +24,7 @@ def _eval(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_eval_arith_records_settings_and_items(tmp_path: Path) -> None:
     out = tmp_path / "arith.json"
-    proc = _eval("benchmark=arith", "limit=6", "k=3", f"out={out}", cwd=tmp_path)
+    proc = _eval("benchmark=arith", "limit=6", "k=3", f"output_dir={tmp_path}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads(out.read_text())
     assert set(record["splits"]) == {"id", "ood"}
@@ -41,7 +41,12 @@ def test_eval_arith_records_settings_and_items(tmp_path: Path) -> None:
 def test_eval_champ_offline(tmp_path: Path) -> None:
     out = tmp_path / "champ.json"
     proc = _eval(
-        "benchmark=champ", "limit=3", "k=1", "max_new_tokens=16", f"out={out}", cwd=tmp_path
+        "benchmark=champ",
+        "limit=3",
+        "k=1",
+        "max_new_tokens=16",
+        f"output_dir={tmp_path}",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads(out.read_text())
@@ -82,5 +87,7 @@ def test_eval_a_checkpoint(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads((run / "eval" / "arith.json").read_text())
-    assert record["source"]["checkpoint"].endswith("last.ckpt")
+    # Read from the safetensors policy file, never from the pickled Lightning checkpoint.
+    assert record["source"]["checkpoint"] == str(run / "checkpoints" / "policy.safetensors")
+    assert record["source"]["step"] == 1
     assert len(record["source"]["checkpoint_sha256"]) == 64
