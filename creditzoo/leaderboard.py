@@ -115,9 +115,8 @@ def _markdown(runs, by_algo, splits) -> str:
         f"- Model `{first['model'].get('name')}`, data `{first['data']}`; evaluation: "
         f"{ev.get('n')} problems per split × {ev.get('k')} samples at temperature "
         f"{ev.get('temperature')}, avg@{ev.get('k')}.",
-        "- Every algorithm runs with its defaults except the overrides listed in "
-        "`benchmarks/leaderboard_sweep.py` (opsd: `teacher.context=answer`, the hint format the "
-        "tiny model was warm-started on).",
+        _teacher_line(by_algo),
+        "- Algorithm parameters: as recorded by each run, listed per run below the table.",
         "- Cells: mean over seeds ± half-width of the 95% Student-t interval; `gain` = final − "
         "initial accuracy of the same run; time = summed training-step time, which other load on "
         "the machine inflates (compare speed with `benchmarks/step_overhead.py`, not here).",
@@ -156,6 +155,19 @@ def _markdown(runs, by_algo, splits) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _teacher_line(by_algo: dict[str, list[dict[str, Any]]]) -> str:
+    """The privileged teacher each algorithm's runs recorded (context/weights), or none."""
+    cells = []
+    for algo in sorted(by_algo):
+        recorded = {
+            f"{t['context']}/{t['weights']}" for r in by_algo[algo] if (t := r.get("teacher"))
+        }
+        cells.append(f"`{algo}` {' | '.join(sorted(recorded)) if recorded else 'none'}")
+    return (
+        "- Teacher (privileged context/weights) as the runs recorded it: " + ", ".join(cells) + "."
+    )
 
 
 def _params(run: dict[str, Any]) -> str:

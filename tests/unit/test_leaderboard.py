@@ -67,3 +67,17 @@ def test_missing_runs_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main([f"runs={tmp_path}", f"out={tmp_path / 'o'}"]) == 2
     assert "no results.json under" in capsys.readouterr().err
     assert main(["rnus=x"]) == 2
+
+
+def test_prose_reads_the_recorded_teacher(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _run(runs / "grpo_s0", "grpo", 0, 0.3)
+    _run(runs / "opsd_s0", "opsd", 0, 0.3)
+    record = json.loads((runs / "opsd_s0" / "results.json").read_text())
+    record["teacher"] = {"context": "answer", "weights": "fixed"}
+    (runs / "opsd_s0" / "results.json").write_text(json.dumps(record))
+    text = build(runs, tmp_path / "out").read_text()
+    assert (
+        "- Teacher (privileged context/weights) as the runs recorded it: `grpo` none, "
+        "`opsd` answer/fixed.\n"
+    ) in text
