@@ -24,7 +24,7 @@ commands:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from creditzoo.registry import PluginLoadError
+    from creditzoo.errors import PluginLoadError
 
     try:
         return _main(argv)
@@ -57,7 +57,7 @@ def _main(argv: list[str]) -> int:
 
 
 def _fit(overrides: list[str]) -> int:
-    from creditzoo.registry import get_algorithm
+    from creditzoo.algorithms import get_algorithm
 
     # Check algorithm names ourselves: the error lists every known algorithm, plugins included.
     for item in overrides:

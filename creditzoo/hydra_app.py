@@ -9,7 +9,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from creditzoo.registry import algorithm_defaults, list_algorithms
+from creditzoo.algorithms import algorithm_defaults, list_algorithms
 
 log = logging.getLogger("creditzoo")
 
