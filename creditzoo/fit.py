@@ -10,33 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from creditzoo.algorithms import build_algorithm
-from creditzoo.checkpointing import AtomicCheckpointIO, CheckpointOnSigterm
+from creditzoo.compose import build_components, build_trainer, plain
 from creditzoo.config_check import check_config
 from creditzoo.curves import read_curves
-from creditzoo.data.datamodule import PromptDataModule
-from creditzoo.data.prompts import PromptRenderer
-from creditzoo.data.sources import build_source
-from creditzoo.distributed import is_launch_rank_zero, trainer_kwargs
-from creditzoo.eval.benchmarks import resolve_template
-from creditzoo.eval.evaluate import evaluate
+from creditzoo.distributed import is_launch_rank_zero
 from creditzoo.io import write_json_atomic
-from creditzoo.models.factory import build_model
-from creditzoo.models.lora import apply_lora
-from creditzoo.models.util import initial_policy
-from creditzoo.module import LoopSettings, RLVRModule
-from creditzoo.policy_file import SavePolicyWeights
-from creditzoo.progress import StepProgressBar
 from creditzoo.provenance import machine, versions
-from creditzoo.rollout.sampler import build_sampler
-from creditzoo.rollout.scorer import BatchScorer
-from creditzoo.rollout.teacher import TEACHER_FIELDS, ContextBuilder, Teacher, TeacherWeights
-from creditzoo.verify import MathVerifier
 
 log = logging.getLogger("creditzoo")
 
@@ -50,34 +31,6 @@ for _pattern in (
     warnings.filterwarnings("ignore", message=_pattern)
 
 
-def loop_settings(cfg: DictConfig) -> LoopSettings:
-    return LoopSettings(
-        seed=cfg.seed,
-        group_size=cfg.group_size,
-        max_new_tokens=cfg.max_new_tokens,
-        temperature=cfg.temperature,
-        lr=cfg.lr,
-        weight_decay=cfg.optim.weight_decay,
-        betas=tuple(cfg.optim.betas),
-        max_grad_norm=cfg.optim.max_grad_norm,
-        micro_batch_size=cfg.loss.micro_batch_size,
-        agg=cfg.loss.agg,
-        clip_low=cfg.loss.clip_low,
-        clip_high=cfg.loss.clip_high,
-        kl_coef=cfg.loss.kl_coef,
-        eval_every=cfg.eval_every,
-        log_samples_every=cfg.log_samples_every,
-        single_pass=cfg.loss.get("single_pass", True),
-    )
-
-
-def build_algorithm_from_config(cfg: DictConfig):
-    params = OmegaConf.to_container(cfg.algorithm, resolve=True)
-    assert isinstance(params, dict)
-    name = params.pop("name")
-    return build_algorithm(name, **params)
-
-
 def run_fit(
     cfg: DictConfig, output_dir: str | Path, callbacks: list[L.Callback] | None = None
 ) -> dict[str, Any]:
@@ -88,147 +41,57 @@ def run_fit(
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    algorithm = build_algorithm_from_config(cfg)
-    if cfg.group_size < algorithm.min_group_size:
-        raise ValueError(
-            f"algorithm {algorithm.name!r} needs group_size >= {algorithm.min_group_size}: its "
-            f"credit compares the sibling responses of one prompt, and group_size="
-            f"{cfg.group_size} gives none. Set group_size=8 (the default)."
-        )
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    policy, tokenizer = build_model(**model_cfg)
-    lora = model_cfg.get("lora") or {}
-    if lora.get("r", 0) > 0:
-        policy = apply_lora(policy, **lora)
-    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
-    source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
+    parts = build_components(cfg)
     rank_zero = is_launch_rank_zero()  # every rank runs this function; one writes files
     if rank_zero:
         (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-
-    verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
-    render = PromptRenderer(tokenizer, resolve_template(data_cfg["prompt_template"]))
-    rollout_cfg = OmegaConf.to_container(cfg.rollout, resolve=True)
-    sampler = build_sampler(policy=policy, tokenizer=tokenizer, **rollout_cfg)
-    ref_model = initial_policy(policy) if cfg.loss.kl_coef > 0 else None
-    scorer = BatchScorer(
-        policy,
-        temperature=cfg.temperature,
-        micro_batch_size=cfg.loss.micro_batch_size,
-        ref_model=ref_model,
-    )
-    teacher = (
-        build_teacher(cfg, algorithm, policy, render)
-        if set(algorithm.requires) & TEACHER_FIELDS
-        else None
-    )
-    eval_sets = {split: source.test_split(split, cfg.eval.n) for split in cfg.eval.splits}
-
-    def validate(module: RLVRModule) -> dict[str, float]:
-        results = {
-            split: evaluate(
-                sampler,
-                render,
-                verifier,
-                problems,
-                k=cfg.eval.k,
-                temperature=cfg.eval.temperature,
-                max_new_tokens=cfg.eval.max_new_tokens,
-                seed=cfg.eval.seed,
-            ).metrics
-            for split, problems in eval_sets.items()
-        }
-        return {f"val/{split}/{k}": float(v) for split, m in results.items() for k, v in m.items()}
-
-    module = RLVRModule(
-        policy,
-        tokenizer,
-        algorithm,
-        verifier,
-        loop_settings(cfg),
-        render=render,
-        sampler=sampler,
-        scorer=scorer,
-        teacher=teacher,
-        validate=validate,
-    )
-    datamodule = PromptDataModule(source, cfg.prompts_per_step, cfg.max_steps)
-    ckpt_dir = out / "checkpoints"
-    resume = ckpt_dir / "last.ckpt"
-    checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir,
-        filename="step{step:06d}",
-        auto_insert_metric_name=False,
-        every_n_train_steps=cfg.checkpoint_every,
-        save_top_k=1,
-        monitor=None,
-        save_last=True,
-    )
     initial_path = out / "initial_eval.json"
-    trainer = L.Trainer(
-        max_steps=cfg.max_steps,
-        max_epochs=-1,
-        logger=TensorBoardLogger(save_dir=str(out), name="tb", version="", default_hp_metric=False),
-        callbacks=[
-            checkpoint,
-            SavePolicyWeights(ckpt_dir),
-            StepProgressBar(),
-            CheckpointOnSigterm(resume),
-            InitialEvaluation(validate, initial_path, write=rank_zero),
-            *(callbacks or []),
-        ],
-        plugins=[AtomicCheckpointIO()],
-        log_every_n_steps=1,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        enable_model_summary=False,
-        **trainer_kwargs(OmegaConf.to_container(cfg.trainer, resolve=True)),
-    )
-
+    initial = InitialEvaluation(parts.validate, initial_path, write=rank_zero)
+    trainer = build_trainer(cfg, out, [initial, *(callbacks or [])])
+    resume = out / "checkpoints" / "last.ckpt"
     started = time.time()
     try:
         if resume.exists():
             log.info("resuming from %s", resume)
-        trainer.fit(
-            module, datamodule=datamodule, ckpt_path=str(resume) if resume.exists() else None
-        )
+        ckpt_path = str(resume) if resume.exists() else None
+        trainer.fit(parts.module, datamodule=parts.datamodule, ckpt_path=ckpt_path)
         # The periodic checkpoint may predate the last steps; the finished state is kept too.
         trainer.save_checkpoint(resume)
-        final = validate(module)
+        final = parts.validate(parts.module)
         if trainer.logger is not None:
             trainer.logger.log_metrics(final, step=trainer.global_step)
             trainer.logger.finalize("success")
     finally:
-        verifier.close()
-        # Engines with their own processes (vLLM) stop here, not at exit: a sweep runs its jobs
-        # in one process.
-        getattr(sampler, "close", lambda: None)()
-    results = {
-        "algorithm": algorithm.name,
-        "algorithm_params": OmegaConf.to_container(cfg.algorithm, resolve=True),
-        "model": model_cfg,
-        "data": data_cfg["name"],
+        parts.close()
+    results = run_record(cfg, parts, trainer, initial_path, final, started, out)
+    if rank_zero:
+        write_json_atomic(out / "results.json", results)
+    return results
+
+
+def run_record(cfg, parts, trainer, initial_path: Path, final, started: float, out: Path):
+    """What ``results.json`` holds: settings, outcome before/after, cost, curves, provenance."""
+    module = parts.module
+    initial = json.loads(initial_path.read_text()) if initial_path.exists() else None
+    return {
+        "algorithm": parts.algorithm.name,
+        "algorithm_params": plain(cfg.algorithm),
+        "model": plain(cfg.model),
+        "data": cfg.data.name,
         "seed": cfg.seed,
         "steps": trainer.global_step,
         "wall_time_s": time.time() - started,  # this invocation, evaluations included
         "train_time_s": module.train_seconds,  # all training steps, across resumes
         "tokens_generated": module.tokens_generated,
-        "initial": _by_split(json.loads(initial_path.read_text()))
-        if initial_path.exists()
-        else None,
+        "initial": _by_split(initial) if initial is not None else None,
         "final": _by_split(final),
-        "eval_settings": OmegaConf.to_container(cfg.eval, resolve=True),
-        "teacher": None
-        if teacher is None
-        else {"context": teacher.context, "weights": teacher.weights.mode},
+        "eval_settings": plain(cfg.eval),
+        "teacher": next((p.describe() for p, _ in module.plan if hasattr(p, "describe")), None),
         "versions": versions(),
         "machine": machine(),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "curves": read_curves(out / "tb"),
     }
-    if rank_zero:
-        write_json_atomic(out / "results.json", results)
-    return results
 
 
 class InitialEvaluation(L.Callback):
@@ -251,27 +114,6 @@ class InitialEvaluation(L.Callback):
         log.info("before training: %s", _headline(initial))
 
 
-def build_teacher(cfg: DictConfig, algorithm, policy: torch.nn.Module, render) -> Teacher:
-    """The teacher the algorithm asks for; ``teacher.*`` keys override its preferences."""
-    t = cfg.teacher
-    weights = TeacherWeights(
-        policy,
-        mode=t.weights or algorithm.teacher_weights,
-        sync_every=t.sync_every,
-        ema_decay=t.ema_decay,
-    )
-    templates = OmegaConf.to_container(cfg.data.get("privileged_templates") or {}, resolve=True)
-    return Teacher(
-        weights,
-        ContextBuilder(render, templates),
-        context=t.context or algorithm.teacher_context,
-        num_negatives=algorithm.num_negatives,
-        top_k=algorithm.teacher_top_k,
-        temperature=cfg.temperature,
-        micro_batch_size=cfg.loss.micro_batch_size,
-    )
-
-
 def _by_split(flat: dict[str, float]) -> dict[str, dict[str, float]]:
     nested: dict[str, dict[str, float]] = {}
     for key, value in flat.items():
@@ -286,3 +128,4 @@ def _headline(flat: dict[str, float]) -> str:
         for k in flat
         if k.endswith("/acc")
     )
+

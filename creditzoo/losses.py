@@ -10,16 +10,23 @@ Aggregation (DAPO arXiv 2503.14476; GRPO arXiv 2402.03300; Dr. GRPO arXiv 2503.2
 Denominators are counted over the *global* batch (all micro-batches, all ranks), so each
 micro-batch's loss is its exact share: the sum over micro-batches — and the DDP gradient average
 times the world size — equals the full-batch loss whatever the micro-batch size.
+
+Further loss components an algorithm returns (``Credit.components``, e.g. OPSD's distillation
+target) are added with the same per-token weights w, times the component's own weight:
+  loss = Σ w·ℓ_pg + Σ_c Σ w·weight_c·ℓ_c
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
+
+from creditzoo.types import DistillTarget
 
 Aggregation = Literal["token_mean", "seq_mean", "const_norm"]
 AGGREGATIONS: tuple[str, ...] = ("token_mean", "seq_mean", "const_norm")
@@ -124,6 +131,71 @@ def policy_loss(
             ratio=float((ratio.detach() * m).sum()),
         )
     return loss, stats
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """The shared objective's settings (``loss.*`` in the config)."""
+
+    clip_low: float = 0.2
+    clip_high: float = 0.28
+    kl_coef: float = 0.0
+
+
+def gather_ids(components: Mapping[str, DistillTarget], rows: slice) -> Tensor | None:
+    """``[n, T, ΣK]`` token ids whose student log-probs the components need, or None."""
+    ids = [c.ids[rows] for c in components.values()]
+    return torch.cat(ids, dim=-1) if ids else None
+
+
+def micro_batch_loss(
+    logp: Tensor,
+    gathered: Tensor | None,
+    old_logp: Tensor,
+    advantages: Tensor,
+    mask: Tensor,
+    weights: Tensor,
+    settings: LossSettings,
+    *,
+    components: Mapping[str, DistillTarget] | None = None,
+    rows: slice = slice(None),
+    ref_logp: Tensor | None = None,
+) -> tuple[Tensor, PolicyLossStats, dict[str, float]]:
+    """The PPO-clip surrogate plus every loss component, for rows ``rows`` of the batch.
+
+    Args:
+        logp: ``[n, T]`` current log-probs of the sampled tokens (with grad).
+        gathered: ``[n, T, ΣK]`` current log-probs at ``gather_ids(components, rows)``.
+        old_logp, advantages, mask, weights, ref_logp: ``[n, T]``, as ``policy_loss``.
+        components: the algorithm's named components over the whole batch (sliced here).
+
+    Returns:
+        (scalar loss share, policy statistics, {component name: its loss share}).
+    """
+    loss, stats = policy_loss(
+        logp,
+        old_logp,
+        advantages,
+        mask,
+        weights,
+        clip_low=settings.clip_low,
+        clip_high=settings.clip_high,
+        ref_logp=ref_logp,
+        kl_coef=settings.kl_coef,
+    )
+    values: dict[str, float] = {}
+    offset = 0
+    for name, target in (components or {}).items():
+        assert gathered is not None, "components need the student's log-probs at their ids"
+        k = target.ids.shape[-1]
+        student = gathered[..., offset : offset + k]
+        offset += k
+        device = student.device
+        per_token = target.divergence(student, target.logprobs[rows].to(device))
+        part = (per_token * target.weight[rows].to(device) * weights).sum()
+        loss = loss + part
+        values[name] = float(part.detach())
+    return loss, stats, values
 
 
 def generalized_jsd(

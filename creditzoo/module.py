@@ -1,15 +1,15 @@
-"""The RLVR LightningModule: rollout → verify → score → credit → PPO-clip update.
+"""The RLVR LightningModule: rollout → verify → providers → credit → loss → update.
 
-The module never looks at which algorithm it runs: it reads ``algorithm.requires`` to decide
-which scoring passes to run and feeds ``Credit.advantages`` to the shared loss.
+The module never looks at which algorithm it runs: it runs the field providers that the
+algorithm's ``requires`` (and the loss) need, calls the algorithm on the ``RolloutBatch``, and
+hands the ``Credit`` (advantages and any further loss components) to the shared loss.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -17,20 +17,26 @@ from typing import Any
 import lightning as L
 import torch
 
-from creditzoo.algorithms._ops import informative_group_fraction
-from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS, Algorithm
+from creditzoo.algorithms.base import Algorithm
+from creditzoo.algorithms.ops import informative_group_fraction
 from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import is_sharded, shard_fsdp2
-from creditzoo.losses import LossNormalizer, PolicyLossStats, policy_loss
+from creditzoo.losses import (
+    LossNormalizer,
+    LossSettings,
+    PolicyLossStats,
+    gather_ids,
+    micro_batch_loss,
+)
+from creditzoo.providers.base import Provider, StepInputs
+from creditzoo.providers.build import required_fields
 from creditzoo.rollout.sampler import Sampler, sampler_metrics
-from creditzoo.rollout.scorer import BatchScorer
 from creditzoo.rollout.scoring import TokenScores, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
-from creditzoo.rollout.teacher import TEACHER_FIELDS, Teacher
-from creditzoo.types import RolloutBatch
-from creditzoo.verify import MathVerifier, VerifyResult
+from creditzoo.types import Credit, RolloutBatch
+from creditzoo.verify import MathVerifier
 
 
 @dataclass
@@ -54,6 +60,10 @@ class LoopSettings:
     # is one micro-batch (see RLVRModule._single_pass); False always runs the separate pass.
     single_pass: bool = True
 
+    @property
+    def loss(self) -> LossSettings:
+        return LossSettings(self.clip_low, self.clip_high, self.kl_coef)
+
 
 class NonFiniteLossError(RuntimeError):
     pass
@@ -67,13 +77,12 @@ class RLVRModule(L.LightningModule):
         policy: torch.nn.Module,
         tokenizer: Any,
         algorithm: Algorithm,
-        verifier: MathVerifier,
+        verifier: Any,
         settings: LoopSettings,
         *,
         render: PromptRenderer,
         sampler: Sampler,
-        scorer: BatchScorer,
-        teacher: Teacher | None = None,
+        providers: Sequence[Provider],
         validate: Callable[[RLVRModule], dict[str, float]] | None = None,
     ) -> None:
         super().__init__()
@@ -85,24 +94,17 @@ class RLVRModule(L.LightningModule):
         self.settings = settings
         self.render = render
         self.sampler = sampler
-        self.scorer = scorer
-        self.teacher = teacher
         self.validate = validate
         self.tokens_generated = 0
         self.train_seconds = 0.0
-        # The loss's KL penalty needs the reference pass whatever the algorithm reads.
-        needed = set(algorithm.requires) | ({"ref_logprobs"} if settings.kl_coef > 0 else set())
-        self.teacher_fields = needed & TEACHER_FIELDS
-        self.fields_needed = needed - TEACHER_FIELDS
-        scorer.check_requires(self.fields_needed, algorithm.name)
-        if self.teacher_fields and teacher is None:
-            raise ValueError(
-                f"algorithm {algorithm.name!r} requires {sorted(self.teacher_fields)} but the run "
-                f"has no teacher"
-            )
+        needed = required_fields(algorithm, settings.kl_coef) | {"logprobs"}
+        # Each provider with the fields it fills this run (a field comes from its first provider).
+        self.plan: list[tuple[Provider, frozenset[str]]] = []
+        for provider in providers:
+            fields = (provider.provides & needed) - {f for _, fs in self.plan for f in fs}
+            if fields:
+                self.plan.append((provider, frozenset(fields)))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
-        # The training pass of the single-pass path, from _rollout to _update (one step only).
-        self._train_scores: TokenScores | None = None
 
     # ----------------------------------------------------------------- Lightning plumbing
     def configure_model(self) -> None:
@@ -121,15 +123,16 @@ class RLVRModule(L.LightningModule):
         checkpoint["creditzoo"] = {
             "tokens_generated": self.tokens_generated,
             "train_seconds": self.train_seconds,
-            "teacher": self.teacher.weights.state_dict() if self.teacher else {},
+            "providers": {provider.name: provider.state_dict() for provider, _ in self.plan},
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("creditzoo", {})
         self.tokens_generated = state.get("tokens_generated", 0)
         self.train_seconds = state.get("train_seconds", 0.0)
-        if self.teacher is not None:
-            self.teacher.weights.load_state_dict(state.get("teacher", {}))
+        saved = state.get("providers", {})
+        for provider, _ in self.plan:
+            provider.load_state_dict(saved.get(provider.name, {}))
 
     # ----------------------------------------------------------------- the step
     def training_step(self, batch: StepBatch, batch_idx: int) -> None:
@@ -138,18 +141,17 @@ class RLVRModule(L.LightningModule):
         t_step = time.perf_counter()
         # Sampling is a function of (seed, step, rank) only, so a resumed run draws the same.
         torch.manual_seed(_step_seed(self.settings.seed, step, self.global_rank))
-        seqs, verdicts, rollout = self._rollout(step, problems, timings)
-        self.algorithm.check_batch(rollout)
+        inputs, rollout, train_scores = self._rollout(step, problems, timings)
         with _timed(timings, "credit"):
-            credit = self.algorithm.compute(rollout)
+            credit = self.algorithm(rollout)
         with _timed(timings, "update"):
-            stats = self._update(seqs, rollout, credit.advantages)
-        if self.teacher is not None:
-            self.teacher.weights.after_step(step + 1)
+            stats = self._update(inputs.seqs, rollout, credit, train_scores)
+        for provider, _ in self.plan:
+            provider.on_optimizer_step(step + 1)
         timings["step"] = time.perf_counter() - t_step
         self.train_seconds += timings["step"]
-        self.tokens_generated += int(seqs.response_mask.sum())
-        self._log_step(step, problems, seqs, verdicts, rollout, credit.metrics, stats, timings)
+        self.tokens_generated += int(inputs.seqs.response_mask.sum())
+        self._log_step(step, inputs, rollout, credit, stats, timings)
         if self._validation_due(step):
             # Straight to the logger: self.log would re-emit the values at every later step.
             self.logger.log_metrics(self.validate(self), step=step + 1)
@@ -163,8 +165,11 @@ class RLVRModule(L.LightningModule):
 
     def _rollout(
         self, step: int, problems: list[Problem], timings: dict[str, float]
-    ) -> tuple[Sequences, list[VerifyResult], RolloutBatch]:
-        """Sample G responses per problem, verify them, and run the scoring passes needed."""
+    ) -> tuple[StepInputs, RolloutBatch, TokenScores | None]:
+        """Sample G responses per problem, verify them, and run the providers needed.
+
+        Returns the step's inputs (with verdicts), the scored batch, and the training forward
+        when it already ran here (the single-pass path), for ``_update`` to reuse."""
         g = self.settings.group_size
         with _timed(timings, "generate"):
             prompts = [self.render(p) for p in problems for _ in range(g)]
@@ -174,24 +179,27 @@ class RLVRModule(L.LightningModule):
                 temperature=self.settings.temperature,
             )
         references = [p.answer for p in problems for _ in range(g)]
-        # Verification runs in worker processes; overlap it with the behaviour pass.
+        # Verification runs in worker processes; overlap it with the providers that need none.
         t_verify = time.perf_counter()
         pending = self._pool.submit(self.verifier, seqs.texts, references)
+        inputs = StepInputs(seqs, problems, g)
+        fields: dict[str, torch.Tensor] = {}
+        train_scores = None
         with _timed(timings, "score"):
-            behaviour = None
             if self._single_pass(seqs):
-                self._train_scores = self._score_for_update(seqs, slice(0, seqs.num_rows), None)
-                ent = self._train_scores.entropy if "entropies" in self.fields_needed else None
+                train_scores = self._score_for_update(seqs, slice(0, seqs.num_rows), None)
+                ent = train_scores.entropy if "entropies" in self._planned() else None
                 behaviour = (
-                    self._train_scores.logprobs.detach().cpu(),
+                    train_scores.logprobs.detach().cpu(),
                     None if ent is None else ent.cpu(),
                 )
-            fields = self.scorer.score(seqs, self.fields_needed, behaviour=behaviour)
+                inputs = StepInputs(seqs, problems, g, behaviour=behaviour)
+            fields |= self._run_providers(inputs, needs_verdicts=False)
         verdicts = pending.result()
         timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
-        if self.teacher_fields:  # contexts built from siblings' outcomes need the verdicts
-            with _timed(timings, "teacher"):
-                fields.update(self.teacher.score(seqs, problems, g, verdicts, self.teacher_fields))
+        inputs = StepInputs(seqs, problems, g, verdicts=verdicts)
+        with _timed(timings, "teacher"):
+            fields |= self._run_providers(inputs, needs_verdicts=True)
         group_ids = torch.arange(len(problems)).repeat_interleave(g)
         rollout = RolloutBatch(
             rewards=torch.tensor([v.reward for v in verdicts], dtype=torch.float32),
@@ -200,11 +208,21 @@ class RLVRModule(L.LightningModule):
             step=step,
             **fields,
         )
-        return seqs, verdicts, rollout
+        return inputs, rollout, train_scores
 
-    def _log_step(
-        self, step, problems, seqs, verdicts, rollout, algo_metrics, stats, timings
-    ) -> None:
+    def _run_providers(self, inputs: StepInputs, *, needs_verdicts: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for provider, fields in self.plan:
+            if provider.needs_verdicts == needs_verdicts:
+                out |= provider.score(inputs, fields)
+        return out
+
+    def _planned(self) -> frozenset[str]:
+        return frozenset().union(*(fields for _, fields in self.plan))
+
+    def _log_step(self, step, inputs: StepInputs, rollout, credit: Credit, stats, timings) -> None:
+        seqs, verdicts = inputs.seqs, inputs.verdicts
+        assert verdicts is not None
         lengths = seqs.response_mask.sum(dim=1).float()
         rewards = rollout.rewards
         metrics = {
@@ -214,71 +232,66 @@ class RLVRModule(L.LightningModule):
             "response/length_mean": float(lengths.mean()),
             "response/length_max": float(lengths.max()),
             "tokens/generated_total": float(self.tokens_generated),
-            "leak/mention_rate": mention_rate(seqs.texts),
             **stats,
             **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
             **{f"time/{k}": v for k, v in timings.items()},
-            **{f"algo/{k}": float(v) for k, v in algo_metrics.items()},
+            **{f"algo/{k}": float(v) for k, v in credit.metrics.items()},
             **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},
         }
+        for provider, _ in self.plan:
+            metrics |= {k: float(v) for k, v in provider.metrics(inputs).items()}
         # Several ranks: each value is the mean over ranks (one all-reduce per key).
         sync = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=True, batch_size=len(verdicts), sync_dist=sync)
         self.log("acc", metrics["reward/accuracy"], prog_bar=True, logger=False)
         self.log("reward", metrics["reward/mean"], prog_bar=True, logger=False)
         if self.settings.log_samples_every and step % self.settings.log_samples_every == 0:
-            self._log_samples(step, problems, seqs, verdicts)
+            self._log_samples(step, inputs.problems, seqs, verdicts)
 
     def _update(
-        self, seqs: Sequences, rollout: RolloutBatch, advantages: torch.Tensor
+        self,
+        seqs: Sequences,
+        rollout: RolloutBatch,
+        credit: Credit,
+        train_scores: TokenScores | None = None,
     ) -> dict[str, float]:
         """One optimizer step over micro-batches; the loss is normalised over the global batch.
 
-        Returns the step's loss, policy and entropy statistics, keyed as they are logged."""
+        ``train_scores``: the first micro-batch's training forward when ``_rollout`` already ran
+        it (single-pass). Returns the step's loss, policy and entropy statistics, as logged."""
         s = self.settings
         opt = self.optimizers()
-        mask = rollout.response_mask
         normalizer = LossNormalizer(
             agg=s.agg,  # type: ignore[arg-type]
-            total_tokens=self._global_sum(float(mask.sum())),
-            total_rows=self._global_sum(float(mask.shape[0])),
+            total_tokens=self._global_sum(float(rollout.response_mask.sum())),
+            total_rows=self._global_sum(float(rollout.response_mask.shape[0])),
             max_len=s.max_new_tokens,
         )
-        distill = self.algorithm.objective == "distill"
         opt.zero_grad(set_to_none=True)
-        totals = PolicyLossStats()
-        sums = {"loss": 0.0, "entropy": 0.0, "gap": 0.0, "gap_max": 0.0, "distill": 0.0}
+        totals, sums = PolicyLossStats(), _StepSums()
         starts = range(0, seqs.num_rows, s.micro_batch_size)
         for start in starts:
-            sl = slice(start, start + s.micro_batch_size)
-            part = seqs.rows(sl)
-            scores, self._train_scores = self._train_scores, None
+            rows = slice(start, start + s.micro_batch_size)
+            part = seqs.rows(rows)
+            scores, train_scores = train_scores, None
             if scores is None:
-                gather = rollout.extras[TEACHER_TOPK_IDS][sl] if distill else None
-                scores = self._score_for_update(seqs, sl, gather)
-            logp = scores.logprobs
-            device = logp.device
+                scores = self._score_for_update(seqs, rows, gather_ids(credit.components, rows))
+            device = scores.logprobs.device
             m = part.response_mask.to(device)
-            weights = normalizer.token_weights(m)
-            old = rollout.logprobs[sl].to(device)
-            ref = None if rollout.ref_logprobs is None else rollout.ref_logprobs[sl].to(device)
-            loss, stats = policy_loss(
-                logp,
+            old = rollout.logprobs[rows].to(device)
+            ref = None if rollout.ref_logprobs is None else rollout.ref_logprobs[rows].to(device)
+            loss, stats, parts = micro_batch_loss(
+                scores.logprobs,
+                scores.gathered,
                 old,
-                advantages[sl].to(device),
+                credit.advantages[rows].to(device),
                 m,
-                weights,
-                clip_low=s.clip_low,
-                clip_high=s.clip_high,
+                normalizer.token_weights(m),
+                s.loss,
+                components=credit.components,
+                rows=rows,
                 ref_logp=ref,
-                kl_coef=s.kl_coef,
             )
-            if distill:
-                teacher_topk = rollout.extras[TEACHER_TOPK_LOGPROBS][sl].to(device)
-                per_token = self.algorithm.distill_loss(scores.gathered, teacher_topk)
-                distill_part = (per_token * weights).sum()
-                loss = loss + distill_part
-                sums["distill"] += float(distill_part.detach())
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"non-finite loss ({float(loss)}) at step {self.global_step}; the run stops "
@@ -290,32 +303,17 @@ class RLVRModule(L.LightningModule):
             with _no_sync_unless(start == starts[-1], self.trainer.strategy):
                 self.manual_backward(loss * self.trainer.world_size)
             totals.add(stats)
-            with torch.no_grad():
-                # Rollout vs training log-probs of the same tokens: the engine's own when it
-                # reports them (vLLM), else the behaviour pass (0 up to numerics with HF).
-                rollout_logp = old if part.logprobs is None else part.logprobs.to(device)
-                gap = (logp.detach() - rollout_logp).abs() * m
-                sums["loss"] += float(loss.detach())
-                sums["entropy"] += float((scores.entropy * m).sum())
-                sums["gap"] += float(gap.sum())
-                sums["gap_max"] = max(sums["gap_max"], float(gap.max()) if gap.numel() else 0.0)
+            # Rollout vs training log-probs of the same tokens: the engine's own when it reports
+            # them (vLLM), else the behaviour pass (0 up to numerics with HF).
+            engine = old if part.logprobs is None else part.logprobs.to(device)
+            sums.add(loss, scores, engine, m, parts)
         if s.max_grad_norm:
             self.clip_gradients(
                 opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm"
             )
         opt.step()
         self.sampler.sync_weights(self.policy)
-        n_tok = max(totals.tokens, 1.0)
-        stats = {f"loss/{k}": v for k, v in totals.means().items()}
-        stats |= {
-            "loss/total": sums["loss"],
-            "response/entropy": sums["entropy"] / n_tok,
-            "policy/logprob_gap_mean": sums["gap"] / n_tok,
-            "policy/logprob_gap_max": sums["gap_max"],
-        }
-        if distill:
-            stats["loss/distill"] = sums["distill"]
-        return stats
+        return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(totals.tokens)
 
     def _single_pass(self, seqs: Sequences) -> bool:
         """Whether the behaviour log-probs can come from the training forward itself.
@@ -324,12 +322,13 @@ class RLVRModule(L.LightningModule):
         are the training pass's values, detached (the ratio is exactly 1, as in TRL with
         ``num_iterations=1``). Reusing that pass's graph for the loss is exact when the whole
         batch is one micro-batch (else every micro-batch's graph would be held at once), the
-        objective needs nothing decided after scoring (``distill`` gathers the teacher's top-k
-        ids), and train and eval mode give the same forward (no active dropout)."""
+        loss reads the student only at the sampled tokens (a component such as a distillation
+        target names its token ids after credit), and train and eval mode give the same forward
+        (no active dropout)."""
         return (
             self.settings.single_pass
             and seqs.num_rows <= self.settings.micro_batch_size
-            and self.algorithm.objective != "distill"
+            and not self.algorithm.components
             and not _has_dropout(self.policy)
         )
 
@@ -373,13 +372,32 @@ class RLVRModule(L.LightningModule):
         self._pool.shutdown(wait=False)
 
 
-# Phrases by which a response refers to context only the teacher saw (the leakage RLSD warns of).
-_MENTIONS = re.compile(r"reference|given answer|provided (?:answer|solution)|hint", re.IGNORECASE)
+class _StepSums:
+    """Per-step sums of what ``_update`` logs besides the policy statistics."""
 
+    def __init__(self) -> None:
+        self.loss = self.entropy = self.gap = self.gap_max = 0.0
+        self.components: dict[str, float] = {}
 
-def mention_rate(texts: list[str]) -> float:
-    """Fraction of responses that mention the privileged context."""
-    return sum(bool(_MENTIONS.search(t)) for t in texts) / max(len(texts), 1)
+    @torch.no_grad()
+    def add(self, loss, scores: TokenScores, engine_logp, mask, parts: dict[str, float]) -> None:
+        gap = (scores.logprobs.detach() - engine_logp).abs() * mask
+        self.loss += float(loss.detach())
+        self.entropy += float((scores.entropy * mask).sum())
+        self.gap += float(gap.sum())
+        self.gap_max = max(self.gap_max, float(gap.max()) if gap.numel() else 0.0)
+        for name, value in parts.items():
+            self.components[name] = self.components.get(name, 0.0) + value
+
+    def logged(self, tokens: float) -> dict[str, float]:
+        n = max(tokens, 1.0)
+        return {
+            "loss/total": self.loss,
+            "response/entropy": self.entropy / n,
+            "policy/logprob_gap_mean": self.gap / n,
+            "policy/logprob_gap_max": self.gap_max,
+            **{f"loss/{name}": value for name, value in self.components.items()},
+        }
 
 
 def _has_dropout(model: torch.nn.Module) -> bool:

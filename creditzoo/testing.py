@@ -23,8 +23,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from creditzoo.algorithms.base import TEACHER_TOPK_IDS, TEACHER_TOPK_LOGPROBS
-from creditzoo.registry import build_algorithm
+from creditzoo.algorithms import build_algorithm
 from creditzoo.types import OPTIONAL_FIELDS, Credit, RolloutBatch
 
 
@@ -72,17 +71,15 @@ def make_batch(
         ),
         teacher_entropies=masked(torch.rand(n, max_len, generator=g) * 2.0),
         ref_logprobs=masked(logp(n, max_len)),
-        extras={
-            TEACHER_TOPK_IDS: torch.randint(0, vocab, (n, max_len, top_k), generator=g),
-            TEACHER_TOPK_LOGPROBS: torch.log_softmax(
-                torch.randn(n, max_len, top_k + 1, generator=g), -1
-            )[..., :top_k],
-        },
+        teacher_topk_ids=torch.randint(0, vocab, (n, max_len, top_k), generator=g),
+        teacher_topk_logprobs=torch.log_softmax(
+            torch.randn(n, max_len, top_k + 1, generator=g), -1
+        )[..., :top_k],
     )
 
 
 def _compute(name: str, batch: RolloutBatch) -> Credit:
-    return build_algorithm(name).compute(batch)
+    return build_algorithm(name)(batch)
 
 
 def check_shape_and_mask(name: str) -> None:
@@ -145,10 +142,10 @@ def check_missing_required_field(name: str) -> None:
     for field in sorted(algo.requires):
         if field in OPTIONAL_FIELDS:
             stripped = batch.replace(**{field: None})
-        else:  # extras-backed fields ("teacher_topk", "pkg/field")
+        else:  # plugin extras ("pkg/field")
             stripped = batch.replace(extras={})
         try:
-            algo.check_batch(stripped)
+            algo(stripped)
         except ValueError as err:
             assert field in str(err), f"{name}: error for missing {field} does not name it"
         else:
@@ -190,20 +187,23 @@ def _pad(batch: RolloutBatch, extra: int) -> RolloutBatch:
     def pad(t: torch.Tensor | None, value: float | bool = 0.0) -> torch.Tensor | None:
         return None if t is None else torch.nn.functional.pad(t, (0, extra), value=value)
 
+    def pad_time(t: torch.Tensor | None) -> torch.Tensor | None:  # [N, T, ...]: pad dim 1
+        if t is None:
+            return None
+        return torch.nn.functional.pad(t, (0, 0) * (t.dim() - 2) + (0, extra))
+
     changes = {"response_mask": pad(batch.response_mask, False), "logprobs": pad(batch.logprobs)}
     for f in (
         "teacher_logprobs",
-        "neg_teacher_logprobs",
+        "neg_teacher_logprobs",  # [N, K, T]: time is last
         "entropies",
         "teacher_entropies",
         "ref_logprobs",
     ):
         changes[f] = pad(getattr(batch, f))
-    # Extras are [N, T, ...]: pad their time dimension.
-    changes["extras"] = {
-        k: torch.nn.functional.pad(v, (0, 0) * (v.dim() - 2) + (0, extra))
-        for k, v in batch.extras.items()
-    }
+    for f in ("teacher_topk_ids", "teacher_topk_logprobs"):
+        changes[f] = pad_time(getattr(batch, f))
+    changes["extras"] = {k: pad_time(v) for k, v in batch.extras.items()}
     return batch.replace(**changes)
 
 

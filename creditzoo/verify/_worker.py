@@ -26,6 +26,7 @@ import re
 import threading
 import time
 from functools import lru_cache
+from typing import Any
 
 # Address-space cap so a runaway sympy computation fails with MemoryError (-> "error") instead of
 # starving a shared machine during the seconds before the parent's timeout kills us.
@@ -55,6 +56,112 @@ def _watch_parent() -> None:
             os._exit(0)
 
 
+# ---------------------------------------------------------------------------- percent parser shim
+
+
+def patch_stale_percent_parser() -> bool:
+    r"""Make percent numbers (``28\%``) parse under the antlr 4.9.3 runtime; True if it patched.
+
+    hydra-core and omegaconf pin ``antlr4-python3-runtime==4.9.*``, so latex2sympy2_extended
+    loads the parser it generated for 4.9.3, and in 1.11.0 that one is stale: its ``AtomContext``
+    lacks the ``FUNC_GAMMA`` accessor that ``convert_atom`` tests before ``PERCENT_NUMBER``.
+    Every percent number then raises AttributeError and math-verify falls back to the raw string,
+    so ``\boxed{28\%}`` is graded wrong. The stale grammar has no FUNC_GAMMA alternative in
+    ``atom``, so the accessor it would have generated returns None for every atom: adding exactly
+    that accessor is a no-op elsewhere and lets percentages reach their branch. Nothing is patched
+    where the accessor exists (other runtimes, a fixed release), and a layout we do not recognise
+    is left alone: grading then degrades as before instead of the worker failing to start.
+    """
+    try:
+        from latex2sympy2_extended.antlr_parser import PSParser
+    except Exception:
+        return False
+    atom = getattr(PSParser, "AtomContext", None)
+    token_type = getattr(PSParser, "FUNC_GAMMA", None)
+    if atom is None or token_type is None or hasattr(atom, "FUNC_GAMMA"):
+        return False
+
+    def func_gamma(self: Any) -> Any:
+        return self.getToken(token_type, 0)
+
+    atom.FUNC_GAMMA = func_gamma
+    return True
+
+
+# ---------------------------------------------------------------------------- the final answer
+
+_BOX_OPEN = re.compile(r"\\boxed\s*\{")
+# What may stand between two boxes of one answer ("\boxed{-2} and \boxed{1}"): spacing, math
+# delimiters and at least one joining word. Anything else (prose, "wait", "y_2 =") makes the later
+# box a new answer. Kept short so a long run of filler cannot join boxes far apart.
+_MAX_JOINER_CHARS = 80
+_FILLER = r"(?:\s|~|\$|\\[ ,;:!]|\\[()\[\]])*"
+_SEPARATOR = r"(?:,|\band\b|\bor\b|\\q?quad(?![A-Za-z]))"
+_JOINER = re.compile(rf"{_FILLER}(?:{_SEPARATOR}{_FILLER})+")
+# "\text{ and }" and the like: the separator word wrapped in a text command.
+_WRAPPED_SEPARATOR = re.compile(
+    r"\\(?:text|textrm|textnormal|mathrm|mbox)\s*\{([\s,]*(?:and|or)?[\s,]*)\}"
+)
+# The math delimiter that opens the first box's environment, kept so that math-verify sees
+# "$\boxed{-2}$ and $\boxed{1}$" whole rather than a stray "$ and $" pair.
+_OPENING_DELIMITER = re.compile(r"(?:\$\$?|\\[(\[])\s*\Z")
+
+
+def final_answer_tail(pred: str) -> str:
+    r"""The completion from its final answer on: the last box, with the boxes joined to it.
+
+    math-verify merges nearby boxes into a set ("\boxed{5} ... \boxed{7}" -> {5, 7}), which
+    would grade a self-correction by both its answers. So we cut the text before its final
+    answer: the last ``\boxed{}`` together with the boxes before it that are joined to it by
+    ``,`` / ``and`` / ``or`` / ``\quad`` alone ("\boxed{-2} and \boxed{1}" is the one answer
+    -2, 1), which math-verify then merges. A box followed by prose and another box is a
+    self-correction, graded by the last box. A bare "\boxed" without a brace (prose about
+    boxing) is no box; without any box the whole text goes to math-verify's fallbacks.
+    """
+    starts = list(_BOX_OPEN.finditer(pred))
+    if not starts:
+        return pred
+    first = len(starts) - 1
+    while first > 0 and _joined(pred, starts[first - 1], starts[first].start()):
+        first -= 1
+    start = starts[first].start()
+    if first < len(starts) - 1:
+        opener = _OPENING_DELIMITER.search(pred, max(0, start - 8), start)
+        if opener is not None:
+            start = opener.start()
+    return pred[start:]
+
+
+def _joined(pred: str, box: re.Match, next_start: int) -> bool:
+    """Whether ``box`` closes before ``next_start`` and only a joiner stands between them."""
+    end = _closing_brace(pred, box.end(), next_start)
+    if end is None:
+        return False  # unclosed before the next box, or the next box is inside this one
+    between = pred[end + 1 : next_start]
+    if len(between) > _MAX_JOINER_CHARS:
+        return False
+    between = _WRAPPED_SEPARATOR.sub(r" \1 ", between)
+    return _JOINER.fullmatch(between) is not None
+
+
+def _closing_brace(text: str, pos: int, limit: int) -> int | None:
+    """Index of the brace closing the group opened just before ``pos``, searched before ``limit``.
+
+    Bounded by the next box's start, so that scanning every box costs one pass over the text
+    even for hostile inputs (thousands of unclosed boxes).
+    """
+    depth = 1
+    for i in range(pos, limit):
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
 def main() -> None:
     # Keep the protocol channel private: anything else printing to fd 1 (a library's print, C code)
     # goes to stderr instead of corrupting the JSON stream.
@@ -72,6 +179,7 @@ def main() -> None:
 
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
+    patch_stale_percent_parser()  # percents under hydra's antlr 4.9.3 runtime (issue 19)
     pred_config = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
     gold_config = [LatexExtractionConfig(), ExprExtractionConfig()]
 
@@ -85,20 +193,9 @@ def main() -> None:
                 return parsed
         return parse(gold, extraction_config=gold_config, parsing_timeout=None)
 
-    boxed_open = re.compile(r"\\boxed\s*\{")
-
-    def last_boxed_tail(pred: str) -> str:
-        # math-verify merges nearby boxes ("\boxed{5} ... \boxed{7}" -> {5, 7}); we grade only
-        # the last one, so cut the text so that the last box is the only one left. A bare
-        # "\boxed" without a brace (prose about boxing) does not count as a box.
-        start = -1
-        for m in boxed_open.finditer(pred):
-            start = m.start()
-        return pred[start:] if start >= 0 else pred
-
     def grade(pred: str, gold: str) -> tuple[str, bool, str | None]:
         pred_parsed = parse(
-            last_boxed_tail(pred), extraction_config=pred_config, parsing_timeout=None
+            final_answer_tail(pred), extraction_config=pred_config, parsing_timeout=None
         )
         if not pred_parsed:
             return "no_answer", False, None

@@ -112,10 +112,18 @@ class _Worker:
 class MathVerifier:
     """Grade completions against reference answers with math-verify, never hanging or raising.
 
-    The last ``\\boxed{}`` answer of a completion is graded (falling back to math-verify's other
-    extractors when there is none). Each item takes at most about ``timeout_s`` of wall-clock time
-    whatever the input; items over it get status "timeout" (so a batch takes at worst about
-    ``len(batch) * timeout_s / num_workers``). Workers start on the first call and are reused;
+    The final answer of a completion is graded: its last ``\\boxed{}``, together with the boxes
+    joined to it by ``,`` / ``and`` / ``or`` / ``\\quad`` alone (``\\boxed{-2} and \\boxed{1}`` is
+    the one answer -2, 1); a box followed by prose and another box is a self-correction, graded
+    by the last box. Without a box, math-verify's other extractors apply. References without
+    math delimiters are read as LaTeX (``2x+1``, ``\\frac12``, ``28\\%``). Percentages follow
+    math-verify: ``28\\%`` equals ``28``, ``0.28`` and ``28 \\%``. Upstream quirk, not ours:
+    math-verify cuts ``\\frac{1}{\\mathrm{e}}`` to ``\\frac{1}{``, so ``1-1/\\mathrm{e}`` and
+    ``1+1/\\mathrm{e}`` both read as 1 and compare equal (a plain ``e`` is fine).
+
+    Each item takes at most about ``timeout_s`` of wall-clock time whatever the input; items over
+    it get status "timeout" (so a batch takes at worst about ``len(batch) * timeout_s /
+    num_workers``). Workers start on the first call and are reused;
     call :meth:`close` (or use ``with``) to stop them. Safe to call from any thread; concurrent
     calls are serialized.
 

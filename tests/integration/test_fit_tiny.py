@@ -138,15 +138,14 @@ def test_every_algorithm_trains(tmp_path: Path, name: str) -> None:
     assert "leak/mention_rate" in scalars
 
 
-def test_opsd_full_and_sampled_modes(tmp_path: Path) -> None:
-    for mode in ("full", "sampled"):
-        out = tmp_path / mode
+def test_opsd_full_and_sampled(tmp_path: Path) -> None:
+    for name in ("opsd", "opsd-sampled"):
+        out = tmp_path / name
         run_fit(
             fit_config(
                 [
                     *SMALL,
-                    "algorithm=opsd",
-                    f"algorithm.mode={mode}",
+                    f"algorithm={name}",
                     "teacher.context=answer",
                     "max_steps=2",
                     "eval.n=2",
@@ -156,7 +155,7 @@ def test_opsd_full_and_sampled_modes(tmp_path: Path) -> None:
             out,
         )
         scalars = read_scalars(out)
-        assert ("loss/distill" in scalars) == (mode == "full")
+        assert ("loss/distill" in scalars) == (name == "opsd")
 
 
 def test_teacher_snapshot_is_checkpointed(tmp_path: Path) -> None:
@@ -177,7 +176,7 @@ def test_teacher_snapshot_is_checkpointed(tmp_path: Path) -> None:
     import torch
 
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
-    teacher_state = ckpt["creditzoo"]["teacher"]
+    teacher_state = ckpt["creditzoo"]["providers"]["teacher"]
     policy_state = {k.removeprefix("policy."): v for k, v in ckpt["state_dict"].items()}
     assert ckpt["global_step"] == 3
     # Synced at step 2, then the policy took step 3: the teacher lags the policy.
@@ -209,7 +208,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
         ckpt = torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=False)
         return {
             "policy": ckpt["state_dict"],
-            "teacher": ckpt["creditzoo"]["teacher"],
+            "teacher": ckpt["creditzoo"]["providers"]["teacher"],
             "adam": ckpt["optimizer_states"][0]["state"],
         }
 

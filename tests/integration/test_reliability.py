@@ -103,8 +103,8 @@ def test_no_temporary_checkpoint_files_are_left(tmp_path: Path) -> None:
 
 def test_nan_loss_stops_naming_the_step_and_checkpoint(tmp_path: Path) -> None:
     from creditzoo import Algorithm, Credit, register
+    from creditzoo.algorithms import ALGORITHMS
     from creditzoo.module import NonFiniteLossError
-    from creditzoo.registry import _REGISTRY
 
     @register("_nan_after_two")
     @dataclass
@@ -119,7 +119,7 @@ def test_nan_loss_stops_naming_the_step_and_checkpoint(tmp_path: Path) -> None:
         with pytest.raises(NonFiniteLossError, match=r"at step 2.*last good checkpoint"):
             run_fit(fit_config([*RUN, "algorithm=_nan_after_two"]), tmp_path)
     finally:
-        _REGISTRY.pop("_nan_after_two", None)
+        ALGORITHMS.unregister("_nan_after_two")
     assert (
         torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2
     )

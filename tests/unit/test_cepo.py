@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from creditzoo import RolloutBatch, build_algorithm
+from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
 from creditzoo.testing import make_batch
 
 # One group, rewards [1, 0]: A = ±0.5 / sqrt(0.5) = ±0.707107.
@@ -100,4 +100,6 @@ def test_sign_follows_outcome_advantage(seed: int) -> None:
 def test_attributes() -> None:
     algo = build_algorithm("cepo")
     assert algo.requires == frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
-    assert (algo.num_negatives, algo.teacher_context, algo.teacher_weights) == (1, "answer", "live")
+    assert algo.teacher_spec() == TeacherSpec(
+        context="answer", weights="live", negative_context="wrong_answer", negatives=1
+    )

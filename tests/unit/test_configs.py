@@ -7,9 +7,10 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
 import creditzoo
-from creditzoo.fit import build_algorithm_from_config, loop_settings
+from creditzoo.algorithms import list_algorithms
+from creditzoo.compose import algorithm_from_config, loop_settings
+from creditzoo.errors import ConfigError
 from creditzoo.hydra_app import register_configs
-from creditzoo.registry import list_algorithms
 
 CONFIG_DIR = Path(creditzoo.__file__).parent / "configs"
 GROUPS = ("model", "data", "rollout", "trainer")
@@ -33,13 +34,13 @@ def test_default_config_builds() -> None:
     assert cfg.algorithm.name == "grpo" and cfg.model.name == "tiny" and cfg.data.name == "arith"
     settings = loop_settings(cfg)
     assert settings.agg == "token_mean" and settings.clip_high == 0.28
-    assert build_algorithm_from_config(cfg).name == "grpo"
+    assert algorithm_from_config(cfg).name == "grpo"
 
 
 @pytest.mark.parametrize("name", list_algorithms())
 def test_every_algorithm_composes_without_yaml(name: str) -> None:
     cfg = compose("fit", overrides=[f"algorithm={name}"])
-    assert build_algorithm_from_config(cfg).name == name
+    assert algorithm_from_config(cfg).name == name
 
 
 @pytest.mark.parametrize(("group", "option"), [(g, o) for g in GROUPS for o in _options(g)])
@@ -50,7 +51,7 @@ def test_every_group_option_composes(group: str, option: str) -> None:
 
 def test_algorithm_parameter_override() -> None:
     cfg = compose("fit", overrides=["algorithm.scale_rewards=none", "loss.agg=const_norm"])
-    assert build_algorithm_from_config(cfg).scale_rewards == "none"
+    assert algorithm_from_config(cfg).scale_rewards == "none"
     assert loop_settings(cfg).agg == "const_norm"
 
 
@@ -60,5 +61,5 @@ def test_unknown_algorithm_parameter_is_named() -> None:
     with pytest.raises(ConfigCompositionException, match="scale_reward"):
         compose("fit", overrides=["algorithm.scale_reward=none"])
     cfg = compose("fit", overrides=["+algorithm.scale_reward=none"])
-    with pytest.raises(TypeError, match="no parameter 'scale_reward'"):
-        build_algorithm_from_config(cfg)
+    with pytest.raises(ConfigError, match="no parameter 'scale_reward'"):
+        algorithm_from_config(cfg)

@@ -18,7 +18,7 @@ def test_contract_rejects_padding_leak() -> None:
     import torch
 
     from creditzoo import Algorithm, Credit, register
-    from creditzoo.registry import _REGISTRY
+    from creditzoo.algorithms import ALGORITHMS
     from creditzoo.testing import check_shape_and_mask
 
     @register("_leaky_test_algo")
@@ -31,4 +31,4 @@ def test_contract_rejects_padding_leak() -> None:
         with pytest.raises(AssertionError, match="outside the mask"):
             check_shape_and_mask("_leaky_test_algo")
     finally:
-        _REGISTRY.pop("_leaky_test_algo", None)
+        ALGORITHMS.unregister("_leaky_test_algo")

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from creditzoo import RolloutBatch, build_algorithm
-from creditzoo.algorithms._ops import sibling_table
+from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
+from creditzoo.algorithms.ops import sibling_table
 from creditzoo.testing import make_batch
 
 # One group, rewards [1, 0, 0]: mean 1/3, unbiased std sqrt(((2/3)² + 2·(1/3)²)/2) = 0.577350
@@ -116,9 +116,6 @@ def test_invalid_parameters_and_attributes() -> None:
         build_algorithm("craft", eta=-0.1)
     algo = build_algorithm("craft")
     assert algo.requires == frozenset({"teacher_logprobs"})
-    assert (algo.objective, algo.teacher_context, algo.teacher_weights) == (
-        "pg",
-        "answer",
-        "snapshot",
-    )
+    assert algo.components == frozenset()
+    assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")
     assert (algo.eta, algo.sign_preserve) == (0.1, True)

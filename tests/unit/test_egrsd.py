@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from creditzoo import RolloutBatch, build_algorithm
+from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
 from creditzoo.testing import make_batch
 
 # One group, rewards [1, 0]: mean 0.5, unbiased std sqrt(0.5) = 0.707107 → A = ±0.707107.
@@ -121,9 +121,6 @@ def test_invalid_parameters_raise() -> None:
 def test_attributes() -> None:
     algo = build_algorithm("egrsd")
     assert algo.requires == frozenset({"teacher_logprobs", "teacher_entropies"})
-    assert (algo.objective, algo.teacher_context, algo.teacher_weights) == (
-        "pg",
-        "answer",
-        "snapshot",
-    )
+    assert algo.components == frozenset()
+    assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")
     assert (algo.gate_min, algo.lookahead, algo.vocab_size, algo.lambda_init) == (0.2, 0, 0, 0.5)

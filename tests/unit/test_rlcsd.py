@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from creditzoo import RolloutBatch, build_algorithm
+from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
 from creditzoo.losses import LossNormalizer, policy_loss
 from creditzoo.testing import make_batch
 
@@ -167,12 +167,10 @@ def test_token_scaling_reproduces_two_path_loss() -> None:
 def test_attributes_and_validation() -> None:
     algo = build_algorithm("rlcsd")
     assert algo.requires == frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
-    assert (algo.num_negatives, algo.teacher_context, algo.teacher_weights) == (
-        4,
-        "correct_sibling",
-        "snapshot",
+    assert algo.teacher_spec() == TeacherSpec(
+        context="correct_sibling", weights="snapshot", negative_context="wrong_sibling", negatives=4
     )
-    assert build_algorithm("rlcsd", num_negatives=2).num_negatives == 2
+    assert build_algorithm("rlcsd", num_negatives=2).teacher_spec().negatives == 2
     for bad in ({"tau": 0.0}, {"delta": -0.1}, {"clip_low": 1.0, "clip_high": 0.5}):
         with pytest.raises(ValueError):
             build_algorithm("rlcsd", **bad)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from creditzoo import RolloutBatch, build_algorithm
+from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
 from creditzoo.testing import make_batch
 
 # One group, rewards [1, 0]: mean 0.5, unbiased std sqrt(0.5) = 0.707107 → A = ±0.707107.
@@ -72,8 +72,5 @@ def test_invalid_parameters_and_attributes() -> None:
         build_algorithm("rlrt", epsilon_w=-0.1)
     algo = build_algorithm("rlrt")
     assert algo.requires == frozenset({"teacher_logprobs"})
-    assert (algo.objective, algo.teacher_context, algo.teacher_weights) == (
-        "pg",
-        "answer",
-        "snapshot",
-    )
+    assert algo.components == frozenset()
+    assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")

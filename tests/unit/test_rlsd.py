@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from creditzoo import RolloutBatch, build_algorithm
-from creditzoo.algorithms._ops import linear_decay
+from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
+from creditzoo.algorithms.ops import linear_decay
 from creditzoo.testing import make_batch
 
 # One group, rewards [1, 0]: mean 0.5, unbiased std sqrt(0.5) = 0.707107 → A = ±0.707107.
@@ -90,8 +90,5 @@ def test_invalid_parameters_raise() -> None:
 def test_attributes() -> None:
     algo = build_algorithm("rlsd")
     assert algo.requires == frozenset({"teacher_logprobs"})
-    assert (algo.objective, algo.teacher_context, algo.teacher_weights) == (
-        "pg",
-        "answer",
-        "snapshot",
-    )
+    assert algo.components == frozenset()
+    assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")

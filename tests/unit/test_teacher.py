@@ -1,14 +1,24 @@
-"""Privileged contexts, teacher weights, and the teacher's scoring passes."""
+"""Privileged contexts, teacher weights, and the teacher provider's scoring passes."""
 
 import pytest
 import torch
 
+from creditzoo import TeacherSpec
 from creditzoo.data.arith import test_split as arith_split
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
+from creditzoo.errors import UnknownNameError
 from creditzoo.models.factory import build_model
+from creditzoo.providers.base import StepInputs
+from creditzoo.providers.contexts import (
+    CONTEXTS,
+    DEFAULT_TEMPLATES,
+    NEGATIVE_CONTEXTS,
+    GroupOutcome,
+)
+from creditzoo.providers.policy import score_passes
+from creditzoo.providers.teacher import TeacherProvider, TeacherWeights
 from creditzoo.rollout.hf import HFSampler
-from creditzoo.rollout.teacher import ContextBuilder, Teacher, TeacherWeights, _Group
 from creditzoo.verify import VerifyResult
 
 PROBLEM = Problem("p0", "Compute 2+3.", "5", "2+3=5. \\boxed{5}")
@@ -25,19 +35,20 @@ class _Plain:
     chat_template = None
 
 
-def _builder() -> ContextBuilder:
-    return ContextBuilder(PromptRenderer(_Plain()))
+def _positive(name: str, group: GroupOutcome, row: int) -> str:
+    return CONTEXTS.get(name)(group, row, DEFAULT_TEMPLATES)
+
+
+def _negatives(name: str, group: GroupOutcome, row: int, k: int) -> list[str]:
+    return NEGATIVE_CONTEXTS.get(name)(group, row, k, DEFAULT_TEMPLATES)
 
 
 def test_answer_and_solution_contexts() -> None:
-    group = _Group(PROBLEM, range(0, 2), ["a", "b"], [_verdict(True, "5"), _verdict(False, "6")])
-    b = _builder()
-    assert b.positive("answer", group, 0) == "Compute 2+3. (Reference answer: 5)"
-    assert (
-        b.positive("solution", group, 1) == "Compute 2+3. (Reference solution: 2+3=5. \\boxed{5})"
-    )
-    with pytest.raises(ValueError, match="unknown teacher context"):
-        b.positive("nope", group, 0)
+    group = GroupOutcome(PROBLEM, ["a", "b"], [_verdict(True, "5"), _verdict(False, "6")])
+    assert _positive("answer", group, 0) == "Compute 2+3. (Reference answer: 5)"
+    assert _positive("solution", group, 1) == "Compute 2+3. (Reference solution: 2+3=5. \\boxed{5})"
+    with pytest.raises(UnknownNameError, match="unknown teacher context 'nope'"):
+        CONTEXTS.get("nope")
 
 
 def test_correct_sibling_is_never_the_row_itself() -> None:
@@ -48,16 +59,15 @@ def test_correct_sibling_is_never_the_row_itself() -> None:
         _verdict(True, "5"),
         _verdict(False, "7"),
     ]
-    group = _Group(PROBLEM, range(4, 8), texts, verdicts)  # rows 4..7 of a batch
-    b = _builder()
-    # Row 4 (correct) gets the next correct sibling, row 6; row 6 gets row 4; wrong rows get the
+    group = GroupOutcome(PROBLEM, texts, verdicts)
+    # Row 0 (correct) gets the next correct sibling, row 2; row 2 gets row 0; wrong rows get the
     # next correct one cyclically.
-    assert b.positive("correct_sibling", group, 4).endswith("(Reference solution: r2)")
-    assert b.positive("correct_sibling", group, 6).endswith("(Reference solution: r0)")
-    assert b.positive("correct_sibling", group, 5).endswith("(Reference solution: r2)")
+    assert _positive("correct_sibling", group, 0).endswith("(Reference solution: r2)")
+    assert _positive("correct_sibling", group, 2).endswith("(Reference solution: r0)")
+    assert _positive("correct_sibling", group, 1).endswith("(Reference solution: r2)")
     # A lone correct response has no other correct sibling: fall back to the reference answer.
-    lone = _Group(PROBLEM, range(0, 2), ["r0", "r1"], [_verdict(True, "5"), _verdict(False, "6")])
-    assert b.positive("correct_sibling", lone, 0) == "Compute 2+3. (Reference answer: 5)"
+    lone = GroupOutcome(PROBLEM, ["r0", "r1"], [_verdict(True, "5"), _verdict(False, "6")])
+    assert _positive("correct_sibling", lone, 0) == "Compute 2+3. (Reference answer: 5)"
 
 
 def test_negatives_worst_first_distinct_and_not_own() -> None:
@@ -70,13 +80,13 @@ def test_negatives_worst_first_distinct_and_not_own() -> None:
         _verdict(False, "8", reward=0.5),
         _verdict(False, None),  # no parsed answer: cannot be a context
     ]
-    group = _Group(PROBLEM, range(0, 6), ["x"] * 6, verdicts)
-    b = _builder()
-    answers = [p.split(": ")[1].rstrip(")") for p in b.negatives(group, 0, k=4)]
+    group = GroupOutcome(PROBLEM, ["x"] * 6, verdicts)
+    answers = [p.split(": ")[1].rstrip(")") for p in _negatives("wrong_answer", group, 0, 4)]
     assert answers == ["6", "7", "8"]  # lowest reward first, then most frequent
     # Row 2's own answer 7 is excluded; 6 still comes from rows 1 and 3.
-    assert [p.split(": ")[1].rstrip(")") for p in b.negatives(group, 2, k=4)] == ["6", "8"]
-    assert len(b.negatives(group, 0, k=1)) == 1
+    own = _negatives("wrong_answer", group, 2, 4)
+    assert [p.split(": ")[1].rstrip(")") for p in own] == ["6", "8"]
+    assert len(_negatives("wrong_answer", group, 0, 1)) == 1
 
 
 def test_teacher_weight_modes() -> None:
@@ -123,19 +133,13 @@ def test_teacher_uses_the_reference_answer(tiny) -> None:
 
     with MathVerifier() as verifier:
         verdicts = verifier(seqs.texts, [p.answer for p in problems for _ in range(group_size)])
-    teacher = Teacher(
-        TeacherWeights(model, "fixed"), ContextBuilder(render), context="answer", num_negatives=1
-    )
+    spec = TeacherSpec(context="answer", weights="fixed", negatives=1)
+    teacher = TeacherProvider(TeacherWeights(model, "fixed"), spec, render)
     out = teacher.score(
-        seqs,
-        problems,
-        group_size,
-        verdicts,
-        {"teacher_logprobs", "teacher_entropies", "neg_teacher_logprobs", "neg_mask"},
+        StepInputs(seqs, problems, group_size, verdicts),
+        frozenset({"teacher_logprobs", "teacher_entropies", "neg_teacher_logprobs", "neg_mask"}),
     )
-    from creditzoo.rollout.scorer import BatchScorer
-
-    student = BatchScorer(model).score(seqs, set())["logprobs"]
+    student, _ = score_passes(model, seqs, temperature=1.0, micro_batch_size=64, with_entropy=False)
     m = seqs.response_mask.float()
     delta = ((out["teacher_logprobs"] - student) * m).sum(1) / m.sum(1)
     correct = torch.tensor([v.correct for v in verdicts])
@@ -156,11 +160,12 @@ def test_batched_teacher_passes_equal_separate_passes(tiny) -> None:
     )
     verdicts = [_verdict(i % 2 == 0, str(i)) for i in range(6)]
     weights = TeacherWeights(model, "live")
-    together = Teacher(weights, ContextBuilder(render), context="answer", micro_batch_size=64)
-    apart = Teacher(weights, ContextBuilder(render), context="answer", micro_batch_size=1)
-    fields = {"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"}
-    a = together.score(seqs, problems, 2, verdicts, fields)
-    b = apart.score(seqs, problems, 2, verdicts, fields)
+    spec = TeacherSpec(context="answer", weights="live", negatives=1)
+    together = TeacherProvider(weights, spec, render, micro_batch_size=64)
+    apart = TeacherProvider(weights, spec, render, micro_batch_size=1)
+    fields = frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
+    a = together.score(StepInputs(seqs, problems, 2, verdicts), fields)
+    b = apart.score(StepInputs(seqs, problems, 2, verdicts), fields)
     torch.testing.assert_close(a["teacher_logprobs"], b["teacher_logprobs"], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(
         a["neg_teacher_logprobs"], b["neg_teacher_logprobs"], atol=1e-5, rtol=1e-5
@@ -172,9 +177,31 @@ def test_batched_teacher_passes_equal_separate_passes(tiny) -> None:
 
 def test_negatives_mirror_the_correct_sibling_template() -> None:
     verdicts = [_verdict(True, "5"), _verdict(False, "6"), _verdict(False, "7")]
-    group = _Group(PROBLEM, range(0, 3), ["r0", "r1", "r2"], verdicts)
-    negs = _builder().negatives(group, 0, k=2, context="correct_sibling")
+    group = GroupOutcome(PROBLEM, ["r0", "r1", "r2"], verdicts)
+    negs = _negatives("wrong_sibling", group, 0, 2)
     assert negs == [
         "Compute 2+3. (Reference solution: r1)",
         "Compute 2+3. (Reference solution: r2)",
     ]
+
+
+def test_a_new_context_is_a_registered_function(tiny) -> None:
+    """A plugin's context needs no edit of creditzoo: register it and name it in a spec."""
+    model, tokenizer, render = tiny
+
+    @CONTEXTS.register("_shout_answer")
+    def shout(group: GroupOutcome, row: int, templates) -> str:
+        return f"{group.problem.problem} (ANSWER {group.problem.answer})"
+
+    try:
+        problems = arith_split("id", 2)
+        seqs = HFSampler(model, tokenizer).generate([render(p) for p in problems], max_new_tokens=8)
+        spec = TeacherSpec(context="_shout_answer", weights="live")
+        teacher = TeacherProvider(TeacherWeights(model, "live"), spec, render)
+        verdicts = [_verdict(False, None)] * 2
+        out = teacher.score(
+            StepInputs(seqs, problems, 1, verdicts), frozenset({"teacher_logprobs"})
+        )
+        assert out["teacher_logprobs"].shape == seqs.response_mask.shape
+    finally:
+        CONTEXTS.unregister("_shout_answer")

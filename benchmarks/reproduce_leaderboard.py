@@ -1,0 +1,74 @@
+"""Re-run committed leaderboard runs and compare their held-out accuracies digit for digit.
+
+The acceptance test of a refactor: the same config, seed and code path must give the same
+numbers as ``leaderboard/results/<algo>_s<seed>/results.json``.
+
+    python benchmarks/reproduce_leaderboard.py --algorithms grpo,rlsd --seed 0 --out /tmp/repro
+
+Each run is ``creditzoo fit +experiment=leaderboard algorithm=<algo> seed=<seed>`` in its own
+process (skipped when ``<out>/<algo>_s<seed>/results.json`` exists); the table compares the final
+id/ood accuracy and the per-step training curves that both runs logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The committed sweep's per-algorithm overrides (benchmarks/leaderboard_sweep.py).
+EXTRA = {"opsd": ["teacher.context=answer"]}
+
+
+def run(algo: str, seed: int, out: Path) -> Path:
+    run_dir = out / f"{algo}_s{seed}"
+    if not (run_dir / "results.json").exists():
+        cmd = [sys.executable, "-m", "creditzoo", "fit", "+experiment=leaderboard"]
+        cmd += [f"algorithm={algo}", f"seed={seed}", f"output_dir={run_dir}", *EXTRA.get(algo, [])]
+        subprocess.run(cmd, check=True, cwd=ROOT)
+    return run_dir / "results.json"
+
+
+def compare(algo: str, seed: int, fresh: Path) -> list[str]:
+    old = json.loads(
+        (ROOT / "leaderboard" / "results" / f"{algo}_s{seed}" / "results.json").read_text()
+    )
+    new = json.loads(fresh.read_text())
+    rows = []
+    for split in ("id", "ood"):
+        a, b = old["final"][split]["acc"], new["final"][split]["acc"]
+        rows.append(
+            f"{algo}_s{seed} {split:<3} committed {a:.4f}  reproduced {b:.4f}  "
+            f"{'EXACT' if a == b else 'DIFFERS'}"
+        )
+    for curve in ("reward/mean", "response/length_mean"):
+        x, y = old.get("curves", {}).get(curve), new.get("curves", {}).get(curve)
+        if x and y:
+            n = min(len(x), len(y))
+            diff = max(abs(p[1] - q[1]) for p, q in zip(x[:n], y[:n], strict=True))
+            first = next((i for i in range(n) if x[i][1] != y[i][1]), None)
+            rows.append(
+                f"   {curve}: {n} steps, max |Δ| {diff:.3g}, first differing step "
+                f"{first if first is None else x[first][0]}"
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algorithms", default="grpo,rlsd")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("outputs/reproduce"))
+    args = parser.parse_args()
+    lines = []
+    for algo in args.algorithms.split(","):
+        lines += compare(algo, args.seed, run(algo, args.seed, args.out))
+        print("\n".join(lines[-4:]), flush=True)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
