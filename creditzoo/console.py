@@ -14,14 +14,22 @@ from collections.abc import Mapping
 from typing import Any
 
 _OWN_HANDLERS = ("lightning", "lightning.pytorch", "lightning.fabric")
-_ADVERTISERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+# Lightning loggers → the starts of messages that say nothing to a user of this tool: adverts
+# for its services, that max_steps was reached, that a full checkpoint is a full checkpoint.
+_NOISE = {
+    "lightning.pytorch.utilities.rank_zero": ("💡 Tip", "`Trainer.fit` stopped"),
+    "lightning.fabric.utilities.rank_zero": ("💡 Tip",),
+    "lightning.pytorch.trainer.connectors.checkpoint_connector": ("`weights_only` was not set",),
+}
 
 
-class _DropAdvertisements(logging.Filter):
-    """Lightning's adverts for its services, and its note that max_steps was reached."""
+class _DropNoise(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("💡 Tip", "`Trainer.fit` stopped"))
+        return not str(record.msg).startswith(self.prefixes)
 
 
 def quiet_libraries() -> None:
@@ -36,10 +44,10 @@ def quiet_libraries() -> None:
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
         logger.propagate = True
-    for name in _ADVERTISERS:
+    for name, prefixes in _NOISE.items():
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropAdvertisements) for f in logger.filters):
-            logger.addFilter(_DropAdvertisements())
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise(prefixes))
     # TensorBoard's event reader logs every file it opens ("Directory watcher …").
     logging.getLogger("tensorboard").setLevel(logging.WARNING)
     try:

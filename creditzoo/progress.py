@@ -24,8 +24,10 @@ class StepProgressBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate, leave=False)
 
     def init_train_tqdm(self) -> Tqdm:
+        max_steps = self.trainer.max_steps
         return Tqdm(
             desc="step",
+            total=max_steps if max_steps > 0 else None,
             position=2 * self.process_position,
             disable=self.is_disabled,
             leave=True,
@@ -35,7 +37,13 @@ class StepProgressBar(TQDMProgressBar):
             bar_format=self.BAR,
         )
 
+    def on_train_start(self, *_: Any) -> None:
+        """The bar appears with the first epoch, after every other start-up line (the
+        evaluation before training logs from ``on_train_start``)."""
+
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+        if self._train_progress_bar is None:
+            self.train_progress_bar = self.init_train_tqdm()
         bar = self.train_progress_bar
         bar.reset(total=trainer.max_steps if trainer.max_steps > 0 else None)
         bar.initial = trainer.global_step  # a resumed run continues where it stopped
