@@ -159,7 +159,7 @@ def _compose(command: str, overrides: list[str]) -> DictConfig:
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from creditzoo.hydra_app import register_configs
+    from creditzoo.config_store import register_configs
 
     register_configs()
     GlobalHydra.instance().clear()

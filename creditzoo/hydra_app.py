@@ -1,4 +1,4 @@
-"""Hydra entry points and the config store of registered algorithms.
+"""Hydra entry points of `creditzoo fit` and `creditzoo eval`.
 
 Inside a Hydra task an ordinary exception is printed with its traceback (Hydra's
 ``run_and_report``) while ``SystemExit`` passes through; so a ``UserError`` (bad input found
@@ -15,21 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import hydra
-from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from creditzoo.algorithms import algorithm_defaults, list_algorithms
+from creditzoo.config_store import register_configs
 from creditzoo.errors import UserError
 
 log = logging.getLogger("creditzoo")
 
-
-def register_configs() -> None:
-    """One ``algorithm/<name>`` option per registered algorithm, from its dataclass defaults."""
-    store = ConfigStore.instance()
-    for name in list_algorithms():
-        store.store(group="algorithm", name=name, node={"name": name, **algorithm_defaults(name)})
+__all__ = ["eval_app", "fit_app", "plain_errors", "register_configs"]
 
 
 def plain_errors(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -3,4 +3,7 @@
 Importing this package registers each built-in model in ``factory.MODELS``.
 """
 
-from creditzoo.models import hub, smollm2, tiny  # noqa: F401  (each registers on import)
+# Each registers itself on import (written as plain imports: the package never imports itself).
+import creditzoo.models.hub
+import creditzoo.models.smollm2
+import creditzoo.models.tiny  # noqa: F401

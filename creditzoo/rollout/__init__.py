@@ -5,8 +5,9 @@ Importing this package registers the built-in engines in ``sampler.ENGINES``: ``
 dependency is imported when the engine is built, not before.
 """
 
+import creditzoo.rollout.hf
+import creditzoo.rollout.static  # noqa: F401  (each registers on import)
 from creditzoo.registry import lazy
-from creditzoo.rollout import hf, static  # noqa: F401  (each registers on import)
 from creditzoo.rollout.sampler import ENGINES
 
 ENGINES.register("vllm", lazy("creditzoo.rollout.vllm:VLLMSampler"))
