@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from creditzoo.registry import ENTRY_POINT_GROUP
+from creditzoo.algorithms.base import ENTRY_POINT_GROUP
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plugin"
 
@@ -105,8 +105,10 @@ def _fake_plugin(root: Path, dist: str, ep_name: str, module: str, source: str) 
 def test_list_shows_the_plugin(plugin_site: Path, work: Path) -> None:
     proc = _python("-m", "creditzoo", "list", site=[plugin_site], cwd=work)
     assert proc.returncode == 0, proc.stderr
-    line = next(ln for ln in proc.stdout.splitlines() if "clipped_grpo" in ln)
-    assert "max_abs=1.0" in line and "scale_rewards='group'" in line
+    lines = proc.stdout.splitlines()
+    params = lines[lines.index("  clipped_grpo") + 4]
+    assert params.startswith("      parameters: ")
+    assert "max_abs=1.0" in params and "scale_rewards='group'" in params
 
 
 def test_fit_with_the_plugin(plugin_site: Path, work: Path) -> None:
@@ -172,7 +174,7 @@ def test_entry_point_name_must_match_register_name(tmp_path: Path) -> None:
     proc = _python("-m", "creditzoo", "list", site=[site], cwd=tmp_path)
     assert proc.returncode != 0
     assert "'ep_side_name'" in proc.stderr and "'register_side_name'" in proc.stderr
-    assert "entry-point name must equal the @register name" in proc.stderr
+    assert "entry-point name must equal the registered algorithm name" in proc.stderr
 
 
 def test_plugin_cannot_take_a_builtin_name(tmp_path: Path) -> None:

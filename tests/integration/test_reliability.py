@@ -126,7 +126,7 @@ def test_nan_loss_stops_naming_the_step_and_checkpoint(tmp_path: Path) -> None:
 
 
 def test_group_of_one_needs_siblings(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="needs group_size >= 2"):
+    with pytest.raises(ValueError, match="needs group_size ≥ 2"):
         run_fit(fit_config([*SMALL, "algorithm=grpo", "group_size=1"]), tmp_path)
 
 
@@ -138,10 +138,10 @@ def test_rows_without_a_reference_answer_are_skipped() -> None:
 @pytest.mark.parametrize(
     ("override", "fragment"),
     [
-        ("model=nope", "Available options in 'model'"),
-        ("data=nope", "Available options in 'data'"),
+        ("model=nope", "Known models: hf, smollm2-135m, tiny"),
+        ("data=nope", "Known data sources: arith"),
         ("algorithm=nope", "Known algorithms: cepo"),
-        ("algorithm.epsilon_ww=0.3", "epsilon_ww"),
+        ("algorithm.epsilon_ww=0.3", "Did you mean 'epsilon_w'?"),
     ],
 )
 def test_unknown_names_give_one_clear_error(tmp_path: Path, override: str, fragment: str) -> None:
@@ -166,4 +166,4 @@ def test_unknown_benchmark_lists_known(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert proc.returncode != 0 and "Available options in 'benchmark'" in proc.stderr
+    assert proc.returncode != 0 and "Known benchmarks: aime24, amc23, arith" in proc.stderr
