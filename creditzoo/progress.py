@@ -38,23 +38,17 @@ class StepProgressBar(TQDMProgressBar):
         )
 
     def on_train_start(self, *_: Any) -> None:
-        """The bar appears with the first epoch, after every other start-up line (the
+        """The bar appears with the first step, after every other start-up line (the
         evaluation before training logs from ``on_train_start``)."""
 
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
-        if self._train_progress_bar is None:
-            self.train_progress_bar = self.init_train_tqdm()
-        bar = self.train_progress_bar
-        bar.reset(total=trainer.max_steps if trainer.max_steps > 0 else None)
-        bar.initial = trainer.global_step  # a resumed run continues where it stopped
-        bar.n = trainer.global_step
-        bar.refresh()
+        self._bar(trainer)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, i: int
     ) -> None:
-        bar = self.train_progress_bar
-        if bar is None or bar.disable:
+        bar = self._bar(trainer)
+        if bar.disable:
             return
         step = trainer.global_step
         if step % self.refresh_rate == 0 or step == bar.total:
@@ -63,6 +57,20 @@ class StepProgressBar(TQDMProgressBar):
             bar.refresh()
         if step == bar.total:
             bar.close()  # finished: what is logged next starts on a line of its own
+
+    def on_train_end(self, *_: Any) -> None:
+        if self._train_progress_bar is not None:
+            self._train_progress_bar.close()
+
+    def _bar(self, trainer: L.Trainer) -> Tqdm:
+        """The bar, made on first use; a resumed run (which may skip the epoch start) starts
+        it at the resumed step."""
+        if self._train_progress_bar is None:
+            bar = self.init_train_tqdm()
+            bar.initial = bar.n = trainer.global_step
+            bar.refresh()
+            self.train_progress_bar = bar
+        return self._train_progress_bar
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """The bar stays open across the (single, open-ended) epoch; ``on_train_end`` closes it."""
