@@ -65,4 +65,3 @@ def build_providers(
         providers.append(TeacherProvider(weights, spec, render, templates=templates, **scoring))
     check_coverage(needed, providers, f"algorithm {algorithm.name!r}")
     return providers
-

@@ -119,10 +119,8 @@ class TeacherProvider:
         self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.temperature = temperature
         self.micro_batch_size = micro_batch_size
-        self.provides = POSITIVE_FIELDS if spec.top_k else POSITIVE_FIELDS - {
-            "teacher_topk_ids",
-            "teacher_topk_logprobs",
-        }
+        topk = frozenset({"teacher_topk_ids", "teacher_topk_logprobs"})
+        self.provides = POSITIVE_FIELDS - (frozenset() if spec.top_k else topk)
         if spec.negatives:
             self.provides = self.provides | NEGATIVE_FIELDS
 
