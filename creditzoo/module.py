@@ -239,7 +239,7 @@ class RLVRModule(L.LightningModule):
             **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},
         }
         for provider, _ in self.plan:
-            metrics |= {k: float(v) for k, v in provider.metrics(inputs).items()}
+            metrics |= {k: float(v) for k, v in provider.metrics(inputs, rollout).items()}
         # Several ranks: each value is the mean over ranks (one all-reduce per key).
         sync = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=True, batch_size=len(verdicts), sync_dist=sync)
