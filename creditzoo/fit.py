@@ -107,7 +107,8 @@ def run_record(cfg, parts, trainer, initial_path: Path, final, started: float, o
         "machine": _machine(),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "curves": read_curves(out / "tb"),
-        "teacher": None,  # providers' records below fill it when a teacher ran
+        "teacher": None,  # the providers' records below fill these when a teacher ran
+        "teacher_check": None,
         **{k: v for provider, _ in module.plan for k, v in provider.record().items()},
     }
 
