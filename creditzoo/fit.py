@@ -86,11 +86,13 @@ def run_record(cfg, parts, trainer, initial_path: Path, final, started: float, o
         "initial": _by_split(initial) if initial is not None else None,
         "final": _by_split(final),
         "eval_settings": plain(cfg.eval),
-        "teacher": next((p.describe() for p, _ in module.plan if hasattr(p, "describe")), None),
         "versions": versions(),
         "machine": machine(),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "curves": read_curves(out / "tb"),
+        "teacher": None,  # the providers' records below fill these when a teacher ran
+        "teacher_check": None,
+        **{k: v for provider, _ in module.plan for k, v in provider.record().items()},
     }
 
 

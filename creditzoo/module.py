@@ -239,7 +239,7 @@ class RLVRModule(L.LightningModule):
             **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},
         }
         for provider, _ in self.plan:
-            metrics |= {k: float(v) for k, v in provider.metrics(inputs).items()}
+            metrics |= {k: float(v) for k, v in provider.metrics(inputs, rollout).items()}
         # Several ranks: each value is the mean over ranks (one all-reduce per key).
         sync = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=True, batch_size=len(verdicts), sync_dist=sync)
@@ -261,12 +261,7 @@ class RLVRModule(L.LightningModule):
         it (single-pass). Returns the step's loss, policy and entropy statistics, as logged."""
         s = self.settings
         opt = self.optimizers()
-        normalizer = LossNormalizer(
-            agg=s.agg,  # type: ignore[arg-type]
-            total_tokens=self._global_sum(float(rollout.response_mask.sum())),
-            total_rows=self._global_sum(float(rollout.response_mask.shape[0])),
-            max_len=s.max_new_tokens,
-        )
+        normalizer = self._normalizer(rollout.response_mask)
         opt.zero_grad(set_to_none=True)
         totals, sums = PolicyLossStats(), _StepSums()
         starts = range(0, seqs.num_rows, s.micro_batch_size)
@@ -292,12 +287,7 @@ class RLVRModule(L.LightningModule):
                 rows=rows,
                 ref_logp=ref,
             )
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"non-finite loss ({float(loss)}) at step {self.global_step}; the run stops "
-                    f"here and its last good checkpoint is kept under checkpoints/. Lower lr or "
-                    f"check the algorithm's advantages."
-                )
+            _check_finite(loss, self.global_step)
             # DDP averages gradients over ranks; the normaliser already divides by global counts.
             # Gradients are all-reduced once, with the last micro-batch's backward.
             with _no_sync_unless(start == starts[-1], self.trainer.strategy):
@@ -314,6 +304,15 @@ class RLVRModule(L.LightningModule):
         opt.step()
         self.sampler.sync_weights(self.policy)
         return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(totals.tokens)
+
+    def _normalizer(self, mask: torch.Tensor) -> LossNormalizer:
+        """Denominators over the global batch: every micro-batch and every rank."""
+        return LossNormalizer(
+            agg=self.settings.agg,  # type: ignore[arg-type]
+            total_tokens=self._global_sum(float(mask.sum())),
+            total_rows=self._global_sum(float(mask.shape[0])),
+            max_len=self.settings.max_new_tokens,
+        )
 
     def _single_pass(self, seqs: Sequences) -> bool:
         """Whether the behaviour log-probs can come from the training forward itself.
@@ -410,6 +409,15 @@ def _has_dropout(model: torch.nn.Module) -> bool:
         isinstance(v, float) and v > 0 and ("dropout" in k or "pdrop" in k)
         for k, v in rates.items()
     )
+
+
+def _check_finite(loss: torch.Tensor, step: int) -> None:
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(
+            f"non-finite loss ({float(loss)}) at step {step}; the run stops here and its last "
+            f"good checkpoint is kept under checkpoints/. Lower lr or check the algorithm's "
+            f"advantages."
+        )
 
 
 def _step_seed(seed: int, step: int, rank: int) -> int:

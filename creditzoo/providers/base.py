@@ -11,6 +11,7 @@ from torch import Tensor
 from creditzoo.data.problem import Problem
 from creditzoo.errors import ConfigError
 from creditzoo.rollout.sequences import Sequences
+from creditzoo.types import RolloutBatch
 from creditzoo.verify.result import VerifyResult
 
 
@@ -57,8 +58,13 @@ class Provider(Protocol):
         """Called after every optimizer step (e.g. a teacher snapshot follows the policy)."""
         ...
 
-    def metrics(self, inputs: StepInputs) -> Mapping[str, float]:
-        """Figures about the last ``score`` call, logged under the keys given."""
+    def metrics(self, inputs: StepInputs, batch: RolloutBatch) -> Mapping[str, float]:
+        """Figures about this step (``inputs`` with verdicts, the finished ``batch``), logged
+        under the keys given."""
+        ...
+
+    def record(self) -> dict[str, Any]:
+        """What ``results.json`` records about this provider (top-level keys); {} when nothing."""
         ...
 
     def state_dict(self) -> dict[str, Any]:

@@ -41,7 +41,8 @@ def build_providers(
 
     Args:
         teacher: the ``teacher.*`` config (``context``, ``weights``, ``negative_context``: null
-            keeps the algorithm's choice; ``sync_every``, ``ema_decay``).
+            keeps the algorithm's choice; ``sync_every``, ``ema_decay``; ``check``: warn, strict
+            or off, see ``providers.teacher_check``).
         templates: privileged-context templates of the task (``data.privileged_templates``).
     """
     needed = required_fields(algorithm, kl_coef)
@@ -62,7 +63,9 @@ def build_providers(
             sync_every=t.get("sync_every", 10),
             ema_decay=t.get("ema_decay", 0.99),
         )
-        providers.append(TeacherProvider(weights, spec, render, templates=templates, **scoring))
+        teacher_provider = TeacherProvider(
+            weights, spec, render, templates=templates, check=t.get("check", "warn"), **scoring
+        )
+        providers.append(teacher_provider)
     check_coverage(needed, providers, f"algorithm {algorithm.name!r}")
     return providers
-

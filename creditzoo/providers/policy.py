@@ -11,6 +11,7 @@ from torch import Tensor
 from creditzoo.providers.base import StepInputs
 from creditzoo.rollout.scoring import eval_mode, no_autograd, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
+from creditzoo.types import RolloutBatch
 
 
 class _NoState:
@@ -19,7 +20,10 @@ class _NoState:
     def on_optimizer_step(self, steps_done: int) -> None:
         pass
 
-    def metrics(self, inputs: StepInputs) -> Mapping[str, float]:
+    def metrics(self, inputs: StepInputs, batch: RolloutBatch) -> Mapping[str, float]:
+        return {}
+
+    def record(self) -> dict[str, Any]:
         return {}
 
     def state_dict(self) -> dict[str, Any]:

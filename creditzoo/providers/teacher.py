@@ -31,8 +31,10 @@ from creditzoo.providers.contexts import (
     NEGATIVE_CONTEXTS,
     GroupOutcome,
 )
+from creditzoo.providers.teacher_check import TeacherCheck
 from creditzoo.rollout.scoring import eval_mode, no_autograd, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
+from creditzoo.types import RolloutBatch
 
 WEIGHTS = ("live", "fixed", "snapshot", "ema")
 POSITIVE_FIELDS = frozenset(
@@ -110,6 +112,7 @@ class TeacherProvider:
         templates: Mapping[str, str] | None = None,
         temperature: float = 1.0,
         micro_batch_size: int = 64,
+        check: str = "warn",
     ) -> None:
         self.positive = CONTEXTS.get(spec.context)
         self.negative = NEGATIVE_CONTEXTS.get(spec.negative_context) if spec.negatives else None
@@ -119,10 +122,12 @@ class TeacherProvider:
         self.templates = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.temperature = temperature
         self.micro_batch_size = micro_batch_size
-        self.provides = POSITIVE_FIELDS if spec.top_k else POSITIVE_FIELDS - {
-            "teacher_topk_ids",
-            "teacher_topk_logprobs",
-        }
+        contexts = {"positive": spec.context}
+        if spec.negatives:
+            contexts["contrast"] = spec.negative_context
+        self.check = TeacherCheck(contexts, check)
+        topk = frozenset({"teacher_topk_ids", "teacher_topk_logprobs"})
+        self.provides = POSITIVE_FIELDS - (frozenset() if spec.top_k else topk)
         if spec.negatives:
             self.provides = self.provides | NEGATIVE_FIELDS
 
@@ -130,8 +135,13 @@ class TeacherProvider:
     def on_optimizer_step(self, steps_done: int) -> None:
         self.weights.after_step(steps_done)
 
-    def metrics(self, inputs: StepInputs) -> Mapping[str, float]:
-        return {"leak/mention_rate": mention_rate(inputs.seqs.texts)}
+    def metrics(self, inputs: StepInputs, batch: RolloutBatch) -> Mapping[str, float]:
+        assert inputs.verdicts is not None
+        correct = torch.tensor([v.correct for v in inputs.verdicts], dtype=torch.bool)
+        return {"leak/mention_rate": mention_rate(inputs.seqs.texts), **self.check(batch, correct)}
+
+    def record(self) -> dict[str, Any]:
+        return {"teacher": self.describe(), "teacher_check": self.check.result}
 
     def state_dict(self) -> dict[str, Any]:
         return self.weights.state_dict()  # {} when the teacher is the policy or its base weights

@@ -130,6 +130,39 @@ def test_fit_with_the_plugin(plugin_site: Path, work: Path) -> None:
     assert "algo/clip_frac" in acc.Tags()["scalars"]
 
 
+def test_plugin_brings_its_own_teacher_context(plugin_site: Path, work: Path) -> None:
+    """A context and an algorithm that uses it, both from the plugin: no creditzoo edit."""
+    run = work / "run_hinted"
+    proc = _python(
+        "-m", "creditzoo", "fit", "algorithm=hinted_rlsd", *TINY_FIT, f"output_dir={run}",
+        site=[plugin_site], cwd=work,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((run / "results.json").read_text())
+    assert results["teacher"] == {"context": "final_step", "weights": "snapshot"}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert "algo/delta_abs_mean" in acc.Tags()["scalars"]  # the teacher pass fed the credit
+    snippet = textwrap.dedent(
+        """
+        from creditzoo.algorithms import list_algorithms
+        from creditzoo.data.arith import test_split
+        from creditzoo.providers.contexts import CONTEXTS, DEFAULT_TEMPLATES, GroupOutcome
+        list_algorithms()  # loads the plugins
+        p = test_split("id", 1)[0]
+        print(CONTEXTS.get("final_step")(GroupOutcome(p, [""], []), 0, DEFAULT_TEMPLATES))
+        print(p.solution)
+        """
+    )
+    proc = _python("-c", snippet, site=[plugin_site], cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    hint, solution = proc.stdout.splitlines()[:2]
+    last_step = [s for s in solution.split(".") if "=" in s][-1].strip()
+    assert hint.endswith(f"(Last step: {last_step})")
+
+
 def test_contract_suite_on_the_installed_plugin(plugin_site: Path, work: Path) -> None:
     snippet = textwrap.dedent(
         """

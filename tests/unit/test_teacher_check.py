@@ -1,0 +1,94 @@
+"""The first-batch teacher check: AUROC of the teacher signal, confidence, warn / strict."""
+
+import logging
+
+import pytest
+import torch
+
+from creditzoo.errors import ConfigError
+from creditzoo.providers.teacher_check import TeacherCheck, auroc, contrast, measure
+from creditzoo.types import RolloutBatch
+
+
+def test_auroc_hand_computed() -> None:
+    # Positives {3, 1}, negatives {2, 1}: pairs (3>2 ✓, 3>1 ✓, 1<2 ✗, 1=1 ½) → 2.5/4 = 0.625.
+    scores = torch.tensor([3.0, 1.0, 2.0, 1.0])
+    labels = torch.tensor([True, True, False, False])
+    assert auroc(scores, labels) == pytest.approx(0.625)
+    assert auroc(scores, torch.ones(4, dtype=torch.bool)) is None
+
+
+def _batch(teacher: list[list[float]], neg: list[list[float]] | None = None) -> RolloutBatch:
+    # 4 rows × 2 tokens; row 3's second token is padding. Student log-prob −1 everywhere.
+    mask = torch.tensor([[True, True], [True, True], [True, True], [True, False]])
+    extra = {}
+    if neg is not None:
+        extra = {
+            "neg_teacher_logprobs": torch.tensor(neg)[:, None, :],
+            "neg_mask": torch.tensor([[True], [True], [True], [False]]),
+        }
+    return RolloutBatch(
+        rewards=torch.tensor([1.0, 1.0, 0.0, 0.0]),
+        group_ids=torch.zeros(4, dtype=torch.long),
+        response_mask=mask,
+        logprobs=torch.full((4, 2), -1.0),
+        teacher_logprobs=torch.tensor(teacher),
+        **extra,
+    )
+
+
+CORRECT = torch.tensor([True, True, False, False])
+
+
+def test_measure_positive_context() -> None:
+    # Per-row mean teacher log-prob: −0.5, −0.25, −2, −3 (row 3: first token only); Δ = +1 on
+    # correct rows' means −0.5+1 = 0.5, 0.75, wrong −1, −2 → every correct above every wrong.
+    figures = measure(_batch([[-0.5, -0.5], [0.0, -0.5], [-2.0, -2.0], [-3.0, 9.0]]), CORRECT)
+    pos = figures["positive"]
+    assert pos["auroc"] == 1.0
+    assert pos["teacher_logprob"] == pytest.approx((-0.5 - 0.25 - 2.0 - 3.0) / 4)
+    assert pos["student_logprob"] == -1.0 and (pos["n_correct"], pos["n_wrong"]) == (2, 2)
+
+
+def test_measure_contrast() -> None:
+    # Contrast e = teacher − neg on rows with a negative (rows 0–2): 1, −1, 1 → correct rows
+    # {1, −1} vs wrong {1}: pairs (1=1 ½, −1<1 0) → 0.25.
+    teacher = [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    neg = [[-1.0, -1.0], [1.0, 1.0], [-1.0, -1.0], [0.0, 0.0]]
+    batch = _batch(teacher, neg)
+    score, has = contrast(batch)
+    assert has.tolist() == [True, True, True, False]
+    torch.testing.assert_close(score[:3], torch.tensor([1.0, -1.0, 1.0]))
+    assert measure(batch, CORRECT)["contrast"]["auroc"] == pytest.approx(0.25)
+
+
+def test_no_check_without_both_outcomes() -> None:
+    batch = _batch([[0.0, 0.0]] * 4)
+    assert measure(batch, torch.ones(4, dtype=torch.bool)) is None
+    check = TeacherCheck({"positive": "answer"})
+    assert check(batch, torch.ones(4, dtype=torch.bool)) == {} and check.result is None
+
+
+def test_warns_at_chance_and_strict_raises(caplog) -> None:
+    noise = _batch([[-3.0, -3.0], [-3.0, -3.0], [-3.0, -3.0], [-3.0, -3.0]])  # Δ all equal: 0.5
+    check = TeacherCheck({"positive": "solution"})
+    with caplog.at_level(logging.WARNING, logger="creditzoo"):
+        logged = check(noise, CORRECT)
+    assert logged["teacher_check/positive/auroc"] == 0.5
+    assert "context 'solution'" in caplog.text and "AUROC 0.50 < 0.6" in caplog.text
+    assert "far less confident than the student (-3.00 vs -1.00" in caplog.text
+    assert check.result["ok"] is False and check.result["positive"]["context"] == "solution"
+    assert check(noise, CORRECT) == {}  # once per run
+    with pytest.raises(ConfigError, match="teacher check failed: context 'solution'"):
+        TeacherCheck({"positive": "solution"}, "strict")(noise, CORRECT)
+
+
+def test_a_good_teacher_passes() -> None:
+    check = TeacherCheck({"positive": "answer"}, "strict")
+    check(_batch([[-0.5, -0.5], [0.0, -0.5], [-2.0, -2.0], [-1.5, 9.0]]), CORRECT)
+    assert check.result["ok"] is True
+
+
+def test_mode_is_validated() -> None:
+    with pytest.raises(ConfigError, match=r"teacher\.check must be one of warn, strict, off"):
+        TeacherCheck({"positive": "answer"}, "loud")
