@@ -96,6 +96,7 @@ def check_fit_parts(values: dict[str, Any]) -> None:
             f"responses of one prompt, and group_size={values['group_size']} gives none. Set "
             f"group_size=8 (the default)."
         )
+    _check_teacher(values["teacher"])
     _check_verifier(values["verifier"])
 
 
@@ -142,6 +143,15 @@ def _check_rollout(rollout: dict[str, Any]) -> None:
             raise ConfigError(
                 f"rollout.{key} expects {describe(hint)}, got {value!r} (set rollout.{key}=<value>)"
             )
+
+
+def _check_teacher(teacher: dict[str, Any]) -> None:
+    from creditzoo.providers.contexts import CONTEXTS, NEGATIVE_CONTEXTS
+
+    if teacher.get("context") is not None:
+        CONTEXTS.get(teacher["context"])
+    if teacher.get("negative_context") is not None:
+        NEGATIVE_CONTEXTS.get(teacher["negative_context"])
 
 
 def _check_verifier(verifier: dict[str, Any]) -> None:

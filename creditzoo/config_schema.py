@@ -87,6 +87,7 @@ class TeacherSettings:
     weights: Literal["live", "fixed", "snapshot", "ema"] | None = None
     sync_every: int = param(10, ge=1)
     ema_decay: float = param(0.99, ge=0, le=1)
+    check: Literal["warn", "strict", "off"] = "warn"  # first-batch check of the teacher
 
 
 @dataclass
@@ -335,7 +336,8 @@ def describe(hint: Any) -> str:
     if origin is tuple and args and args[-1] is not Ellipsis:
         return f"[{', '.join(describe(a) for a in args)}]"
     if origin in (list, tuple):
-        return f"a list of {describe(args[0])}" if args else "a list"
+        item = describe(args[0]) if args else "anything"
+        return f"a list (each {item})"
     return getattr(hint, "__name__", str(hint))
 
 
