@@ -130,4 +130,3 @@ def _headline(flat: dict[str, float]) -> str:
         for k in flat
         if k.endswith("/acc")
     )
-
