@@ -91,12 +91,16 @@ class DistillTarget:
         logprobs: ``[N, T, K]`` target log-probs at those ids (no grad).
         weight: ``[N, T]`` per-token weight, 0 off the response mask.
         divergence: ℓ = divergence(student [n, T, K], target [n, T, K]) → ``[n, T]``.
+        monitors: further per-token figures of the same shape, computed without grad and
+            aggregated like ℓ but never optimised; logged as ``loss/<component>_<key>`` (e.g.
+            OPSD's unclipped KL(teacher‖student) as ``loss/distill_kl``).
     """
 
     ids: Tensor
     logprobs: Tensor
     weight: Tensor
     divergence: Divergence
+    monitors: Mapping[str, Divergence] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
