@@ -182,7 +182,8 @@ class RLVRModule(L.LightningModule):
         # Verification runs in worker processes; overlap it with the providers that need none.
         t_verify = time.perf_counter()
         pending = self._pool.submit(self.verifier, seqs.texts, references)
-        inputs = StepInputs(seqs, problems, g)
+        at = {"step": step, "seed": self.settings.seed}
+        inputs = StepInputs(seqs, problems, g, **at)
         fields: dict[str, torch.Tensor] = {}
         train_scores = None
         with _timed(timings, "score"):
@@ -193,11 +194,11 @@ class RLVRModule(L.LightningModule):
                     train_scores.logprobs.detach().cpu(),
                     None if ent is None else ent.cpu(),
                 )
-                inputs = StepInputs(seqs, problems, g, behaviour=behaviour)
+                inputs = StepInputs(seqs, problems, g, behaviour=behaviour, **at)
             fields |= self._run_providers(inputs, needs_verdicts=False)
         verdicts = pending.result()
         timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
-        inputs = StepInputs(seqs, problems, g, verdicts=verdicts)
+        inputs = StepInputs(seqs, problems, g, verdicts=verdicts, **at)
         with _timed(timings, "teacher"):
             fields |= self._run_providers(inputs, needs_verdicts=True)
         group_ids = torch.arange(len(problems)).repeat_interleave(g)
