@@ -7,9 +7,17 @@ Aggregation (DAPO arXiv 2503.14476; GRPO arXiv 2402.03300; Dr. GRPO arXiv 2503.2
   token_mean  Σ ℓ·m / Σ m                       (DAPO, default)
   seq_mean    mean_i (Σ_t ℓ·m / |y_i|)          (GRPO)
   const_norm  Σ ℓ·m / (N · T_max)               (Dr. GRPO; T_max = max_new_tokens)
-Denominators are counted over the *global* batch (all micro-batches, all ranks), so each
-micro-batch's loss is its exact share: the sum over micro-batches — and the DDP gradient average
-times the world size — equals the full-batch loss whatever the micro-batch size.
+Denominators are counted over the *global* batch of one optimizer step (all micro-batches, all
+ranks), so each micro-batch's loss is its exact share: the sum over micro-batches — and the DDP
+gradient average times the world size — equals the full-batch loss whatever the micro-batch size.
+
+PPO mini-batches (``loss.mini_batches`` = M): the loop takes M optimizer steps per rollout batch,
+each over a contiguous chunk of whole groups and normalised over that chunk's global tokens/rows;
+old_logp stays the behaviour log-probs scored before the first step. What is inert at M = 1 (the
+default): the policy being updated *is* the behaviour policy, so r = 1 exactly (up to numerics),
+the clip — ε_low and the clip-higher ε_high alike — never acts and ``clip_frac`` is 0: the
+surrogate is then REINFORCE with per-token advantages, −Â·logp in gradient. The clip acts from
+the second mini-batch on.
 
 Further loss components an algorithm returns (``Credit.components``, e.g. OPSD's distillation
 target) are added with the same per-token weights w, times the component's own weight:
