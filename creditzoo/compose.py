@@ -61,6 +61,7 @@ def loop_settings(cfg: DictConfig) -> LoopSettings:
         eval_every=cfg.eval_every,
         log_samples_every=cfg.log_samples_every,
         single_pass=cfg.loss.get("single_pass", True),
+        mini_batches=cfg.loss.get("mini_batches", 1),
     )
 
 

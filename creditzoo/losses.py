@@ -7,9 +7,17 @@ Aggregation (DAPO arXiv 2503.14476; GRPO arXiv 2402.03300; Dr. GRPO arXiv 2503.2
   token_mean  Σ ℓ·m / Σ m                       (DAPO, default)
   seq_mean    mean_i (Σ_t ℓ·m / |y_i|)          (GRPO)
   const_norm  Σ ℓ·m / (N · T_max)               (Dr. GRPO; T_max = max_new_tokens)
-Denominators are counted over the *global* batch (all micro-batches, all ranks), so each
-micro-batch's loss is its exact share: the sum over micro-batches — and the DDP gradient average
-times the world size — equals the full-batch loss whatever the micro-batch size.
+Denominators are counted over the *global* batch of one optimizer step (all micro-batches, all
+ranks), so each micro-batch's loss is its exact share: the sum over micro-batches — and the DDP
+gradient average times the world size — equals the full-batch loss whatever the micro-batch size.
+
+PPO mini-batches (``loss.mini_batches`` = M): the loop takes M optimizer steps per rollout batch,
+each over a contiguous chunk of whole groups and normalised over that chunk's global tokens/rows;
+old_logp stays the behaviour log-probs scored before the first step. What is inert at M = 1 (the
+default): the policy being updated *is* the behaviour policy, so r = 1 exactly (up to numerics),
+the clip — ε_low and the clip-higher ε_high alike — never acts and ``clip_frac`` is 0: the
+surrogate is then REINFORCE with per-token advantages, −Â·logp in gradient. The clip acts from
+the second mini-batch on.
 
 Further loss components an algorithm returns (``Credit.components``, e.g. OPSD's distillation
 target) are added with the same per-token weights w, times the component's own weight:
@@ -170,7 +178,8 @@ def micro_batch_loss(
         components: the algorithm's named components over the whole batch (sliced here).
 
     Returns:
-        (scalar loss share, policy statistics, {component name: its loss share}).
+        (scalar loss share, policy statistics, {component name: its loss share, and
+        ``<name>_<key>`` for each of its monitors}).
     """
     loss, stats = policy_loss(
         logp,
@@ -191,10 +200,14 @@ def micro_batch_loss(
         student = gathered[..., offset : offset + k]
         offset += k
         device = student.device
-        per_token = target.divergence(student, target.logprobs[rows].to(device))
-        part = (per_token * target.weight[rows].to(device) * weights).sum()
+        goal = target.logprobs[rows].to(device)
+        w = target.weight[rows].to(device) * weights
+        part = (target.divergence(student, goal) * w).sum()
         loss = loss + part
         values[name] = float(part.detach())
+        with torch.no_grad():
+            for key, monitor in target.monitors.items():
+                values[f"{name}_{key}"] = float((monitor(student.detach(), goal) * w).sum())
     return loss, stats, values
 
 
@@ -205,30 +218,35 @@ def generalized_jsd(
     token_clip: float | None = None,
     add_tail: bool = True,
 ) -> Tensor:
-    """Generalized Jensen–Shannon divergence per position, on a (top-k) support, clipped per bucket.
+    """Generalized Jensen–Shannon divergence per position, on a (top-k) support.
 
     GKD, "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes",
-    arXiv 2306.13649, Eq. 1; as used by OPSD ("Self-Distilled Reasoner", arXiv 2601.18734) with
-    the per-token point-wise clip and tail bucket of THU-BPM/RLCSD ``_sd_generalized_jsd``.
+    arXiv 2306.13649, Eq. 1; as used by OPSD ("Self-Distilled Reasoner", arXiv 2601.18734), with
+    the tail bucket of THU-BPM/RLCSD ``_sd_generalized_jsd``.
 
-    Per bucket v (s = log p_S, t = log p_T):
+    Per bucket v (s = log p_S, t = log p_T), summed over v into D_t ≥ 0:
       β = 0:  p_T·(t − s)                                  Σ_v = KL(p_T ‖ p_S), forward KL
       β = 1:  p_S·(s − t)                                  Σ_v = KL(p_S ‖ p_T), reverse KL
       else:   M = log((1−β)·p_S + β·p_T);  β·p_T·(t − M) + (1−β)·p_S·(s − M)
-    Each term is clamped from above at ``token_clip`` (when not None) *before* the sum over
-    buckets, so a position's loss can be negative (as the reference). β is compared exactly.
+    ``token_clip`` = c bounds each *position* by rescaling, never per bucket:
+      ℓ_t = D_t · sg(min(1, c / D_t))
+    so ℓ_t = min(D_t, c) in value and its gradient is ∇D_t times a factor in (0, 1]: the clip
+    shrinks a position's pull toward the teacher but can neither stop nor reverse it. (The
+    references clamp each (position, bucket) term before the sum; a clamped bucket then has zero
+    gradient, and where the teacher strongly prefers a token the student is pushed *away* from
+    it — research/validity-audit.md §3.) β is compared exactly.
 
     Args:
         student_logp: ``[..., K]`` student log-probs, full-vocabulary normalised (with grad).
         teacher_logp: ``[..., K]`` teacher log-probs at the same token ids (detached here).
         beta: interpolation β ∈ [0, 1].
-        token_clip: upper clamp of each (position, bucket) term; None disables it.
+        token_clip: per-position bound c > 0 of the value (gradient rescaled); None disables.
         add_tail: append the bucket log(1 − Σ_k p) on both sides (clamped to ≥ ≈ log 1e-7);
-            when False, both sides are renormalised over the K ids instead (a no-op when K is
-            the whole vocabulary).
+            when False, both sides are renormalised over the K ids instead (exact, and a no-op,
+            when K is the whole vocabulary).
 
     Returns:
-        ``[...]`` per-position loss (sum over buckets).
+        ``[...]`` per-position loss.
     """
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"generalized_jsd: beta must be in [0, 1], got {beta}")
@@ -246,9 +264,12 @@ def generalized_jsd(
     else:
         m = torch.logsumexp(torch.stack([s + math.log(1.0 - beta), t + math.log(beta)]), dim=0)
         per = beta * t.exp() * (t - m) + (1.0 - beta) * s.exp() * (s - m)
+    div = per.sum(dim=-1)
     if token_clip is not None:
-        per = per.clamp(max=token_clip)
-    return per.sum(dim=-1)
+        # A divergence is ≥ 0; the clamp only guards the ratio against rounding below 0.
+        scale = (token_clip / div.detach().clamp(min=1e-12)).clamp(max=1.0)
+        div = div * scale
+    return div
 
 
 def _with_tail(logp: Tensor) -> Tensor:

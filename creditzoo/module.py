@@ -8,8 +8,9 @@ hands the ``Credit`` (advantages and any further loss components) to the shared 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import is_sharded, shard_fsdp2
+from creditzoo.errors import ConfigError
 from creditzoo.losses import (
     LossNormalizer,
     LossSettings,
@@ -59,6 +61,8 @@ class LoopSettings:
     # One grad-enabled forward serves both the behaviour log-probs and the loss when the batch
     # is one micro-batch (see RLVRModule._single_pass); False always runs the separate pass.
     single_pass: bool = True
+    # PPO mini-batches: optimizer steps per rollout batch, each over whole groups (loss.*).
+    mini_batches: int = 1
 
     @property
     def loss(self) -> LossSettings:
@@ -182,7 +186,8 @@ class RLVRModule(L.LightningModule):
         # Verification runs in worker processes; overlap it with the providers that need none.
         t_verify = time.perf_counter()
         pending = self._pool.submit(self.verifier, seqs.texts, references)
-        inputs = StepInputs(seqs, problems, g)
+        at = {"step": step, "seed": self.settings.seed}
+        inputs = StepInputs(seqs, problems, g, **at)
         fields: dict[str, torch.Tensor] = {}
         train_scores = None
         with _timed(timings, "score"):
@@ -193,11 +198,11 @@ class RLVRModule(L.LightningModule):
                     train_scores.logprobs.detach().cpu(),
                     None if ent is None else ent.cpu(),
                 )
-                inputs = StepInputs(seqs, problems, g, behaviour=behaviour)
+                inputs = StepInputs(seqs, problems, g, behaviour=behaviour, **at)
             fields |= self._run_providers(inputs, needs_verdicts=False)
         verdicts = pending.result()
         timings["verify_wait"] = time.perf_counter() - t_verify - timings["score"]
-        inputs = StepInputs(seqs, problems, g, verdicts=verdicts)
+        inputs = StepInputs(seqs, problems, g, verdicts=verdicts, **at)
         with _timed(timings, "teacher"):
             fields |= self._run_providers(inputs, needs_verdicts=True)
         group_ids = torch.arange(len(problems)).repeat_interleave(g)
@@ -255,18 +260,34 @@ class RLVRModule(L.LightningModule):
         credit: Credit,
         train_scores: TokenScores | None = None,
     ) -> dict[str, float]:
-        """One optimizer step over micro-batches; the loss is normalised over the global batch.
+        """``loss.mini_batches`` = M optimizer steps, each over a contiguous chunk of whole groups.
 
-        ``train_scores``: the first micro-batch's training forward when ``_rollout`` already ran
-        it (single-pass). Returns the step's loss, policy and entropy statistics, as logged."""
-        s = self.settings
-        opt = self.optimizers()
-        normalizer = self._normalizer(rollout.response_mask)
-        opt.zero_grad(set_to_none=True)
+        Every mini-batch is normalised over its own global tokens/rows and uses the behaviour
+        log-probs of the rollout, scored before the first step: from the second mini-batch on
+        the ratio differs from 1 and the PPO clip can act. With M = 1 this is one step over the
+        whole batch. ``train_scores``: the training forward when ``_rollout`` already ran it
+        (single-pass, M = 1 only). Returns the step's loss, policy and entropy statistics."""
         totals, sums = PolicyLossStats(), _StepSums()
-        starts = range(0, seqs.num_rows, s.micro_batch_size)
+        chunks = self._mini_batches(seqs.num_rows)
+        for i, chunk in enumerate(chunks):
+            # Lightning counts one step per rollout batch: global_step is the rollout step that
+            # data resumption, checkpoints and max_steps read.
+            with _counted(self.optimizers(), i == len(chunks) - 1) as opt:
+                self._step(opt, seqs, rollout, credit, chunk, train_scores, totals, sums)
+            train_scores = None
+        self.sampler.sync_weights(self.policy)
+        return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(
+            totals.tokens, len(chunks)
+        )
+
+    def _step(self, opt, seqs, rollout, credit, chunk: slice, train_scores, totals, sums) -> None:
+        """One optimizer step over rows ``chunk``, micro-batched."""
+        s = self.settings
+        normalizer = self._normalizer(rollout.response_mask[chunk])
+        opt.zero_grad(set_to_none=True)
+        starts = range(chunk.start, chunk.stop, s.micro_batch_size)
         for start in starts:
-            rows = slice(start, start + s.micro_batch_size)
+            rows = slice(start, min(start + s.micro_batch_size, chunk.stop))
             part = seqs.rows(rows)
             scores, train_scores = train_scores, None
             if scores is None:
@@ -302,8 +323,19 @@ class RLVRModule(L.LightningModule):
                 opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm"
             )
         opt.step()
-        self.sampler.sync_weights(self.policy)
-        return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(totals.tokens)
+
+    def _mini_batches(self, num_rows: int) -> list[slice]:
+        """Row slices of M contiguous chunks of whole groups (sizes differ by at most a group)."""
+        g, m = self.settings.group_size, self.settings.mini_batches
+        groups = num_rows // g
+        if not 1 <= m <= groups:
+            raise ConfigError(
+                f"loss.mini_batches={m} needs 1 ≤ mini_batches ≤ the groups per process "
+                f"({groups}); lower loss.mini_batches or raise prompts_per_step."
+            )
+        sizes = [groups // m + (i < groups % m) for i in range(m)]
+        bounds = [0, *itertools.accumulate(sizes)]
+        return [slice(a * g, b * g) for a, b in itertools.pairwise(bounds)]
 
     def _normalizer(self, mask: torch.Tensor) -> LossNormalizer:
         """Denominators over the global batch: every micro-batch and every rank."""
@@ -326,6 +358,7 @@ class RLVRModule(L.LightningModule):
         (no active dropout)."""
         return (
             self.settings.single_pass
+            and self.settings.mini_batches == 1  # later mini-batches need the pre-step values
             and seqs.num_rows <= self.settings.micro_batch_size
             and not self.algorithm.components
             and not _has_dropout(self.policy)
@@ -388,14 +421,15 @@ class _StepSums:
         for name, value in parts.items():
             self.components[name] = self.components.get(name, 0.0) + value
 
-    def logged(self, tokens: float) -> dict[str, float]:
+    def logged(self, tokens: float, mini_batches: int = 1) -> dict[str, float]:
+        """Token means, and the loss terms averaged over the step's mini-batches."""
         n = max(tokens, 1.0)
         return {
-            "loss/total": self.loss,
+            "loss/total": self.loss / mini_batches,
             "response/entropy": self.entropy / n,
             "policy/logprob_gap_mean": self.gap / n,
             "policy/logprob_gap_max": self.gap_max,
-            **{f"loss/{name}": value for name, value in self.components.items()},
+            **{f"loss/{name}": v / mini_batches for name, v in self.components.items()},
         }
 
 
@@ -422,6 +456,25 @@ def _check_finite(loss: torch.Tensor, step: int) -> None:
 
 def _step_seed(seed: int, step: int, rank: int) -> int:
     return (seed * 1_000_003 + step * 10_007 + rank) % (2**63 - 1)
+
+
+@contextlib.contextmanager
+def _counted(opt: Any, count: bool) -> Iterator[Any]:
+    """The optimizer; unless ``count``, its steps are not counted by Lightning's progress (which
+    global_step reads), so several optimizer steps per rollout batch make one trainer step."""
+    if count:
+        yield opt
+        return
+    hooks = opt._on_before_step, opt._on_after_step
+    opt._on_before_step = opt._on_after_step = _nothing
+    try:
+        yield opt
+    finally:
+        opt._on_before_step, opt._on_after_step = hooks
+
+
+def _nothing() -> None:
+    pass
 
 
 def _no_sync_unless(sync: bool, strategy: Any) -> Any:

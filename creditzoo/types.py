@@ -14,6 +14,7 @@ from torch import Tensor
 
 OPTIONAL_FIELDS = (
     "teacher_logprobs",
+    "teacher_mask",
     "neg_teacher_logprobs",
     "neg_mask",
     "entropies",
@@ -35,6 +36,8 @@ class RolloutBatch:
         logprobs: ``[N, T]`` behaviour-policy log p(y_t | x, y_<t) of the sampled tokens.
         step: optimizer step, for schedules.
         teacher_logprobs: ``[N, T]`` the same tokens scored with privileged context in the prompt.
+        teacher_mask: ``[N]`` bool; False where the positive context had nothing to show for
+            the row (e.g. no other correct sibling) and ``teacher_logprobs`` used the answer.
         neg_teacher_logprobs: ``[N, K, T]`` the same tokens under K wrong-answer contexts.
         neg_mask: ``[N, K]`` bool; which of the K wrong contexts exist.
         entropies: ``[N, T]`` student next-token entropy (nats).
@@ -51,6 +54,7 @@ class RolloutBatch:
     logprobs: Tensor
     step: int = 0
     teacher_logprobs: Tensor | None = None
+    teacher_mask: Tensor | None = None
     neg_teacher_logprobs: Tensor | None = None
     neg_mask: Tensor | None = None
     entropies: Tensor | None = None
@@ -91,12 +95,16 @@ class DistillTarget:
         logprobs: ``[N, T, K]`` target log-probs at those ids (no grad).
         weight: ``[N, T]`` per-token weight, 0 off the response mask.
         divergence: ℓ = divergence(student [n, T, K], target [n, T, K]) → ``[n, T]``.
+        monitors: further per-token figures of the same shape, computed without grad and
+            aggregated like ℓ but never optimised; logged as ``loss/<component>_<key>`` (e.g.
+            OPSD's unclipped KL(teacher‖student) as ``loss/distill_kl``).
     """
 
     ids: Tensor
     logprobs: Tensor
     weight: Tensor
     divergence: Divergence
+    monitors: Mapping[str, Divergence] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

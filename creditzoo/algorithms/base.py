@@ -22,6 +22,8 @@ from creditzoo.registry import Registry
 from creditzoo.types import OPTIONAL_FIELDS, Credit, RolloutBatch
 
 ENTRY_POINT_GROUP = "creditzoo.algorithms"
+# A top-k larger than any vocabulary: the teacher's whole next-token distribution.
+FULL_VOCABULARY = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class TeacherSpec:
             every ``teacher.sync_every`` steps) or ``ema``.
         negative_context: registered wrong-answer context of ``neg_teacher_logprobs``.
         negatives: K, the number of wrong-answer contexts per row.
-        top_k: K of ``teacher_topk_ids`` / ``teacher_topk_logprobs``.
+        top_k: K of ``teacher_topk_ids`` / ``teacher_topk_logprobs`` (0: none;
+            ``FULL_VOCABULARY``: every token id, as the scoring pass caps K at the vocabulary).
     """
 
     context: str = "answer"

@@ -11,14 +11,27 @@ Formula (per row i, token t; no grad anywhere):
   Â[i, t]  = A_i·((1−λ) + λ·w)                               λ = λ0·max(0, 1 − step/decay_steps)
 The contrast cancels the student prior (fluency) that RLSD's Δ carries; sign(Â) = sign(A_i).
 
-Reads: rewards [N], group_ids [N], response_mask [N, T], logprobs [N, T] (metrics only),
-teacher_logprobs [N, T], neg_teacher_logprobs [N, K≥1, T] (slot 0 used), neg_mask [N, K], step.
-Returns advantages [N, T] (0 off-mask).
+Wrong-answer context (``teacher.negative_context``):
+  wrong_answer (default, the official ``_build_cepo_teacher_batch``): one per group, the worst
+    rejected rollout (lowest reward; ties → the first index), used by every row of the group,
+    that rollout itself included (a lone wrong rollout is contrasted with its own answer); its
+    parsed answer, or its first 50 characters when no answer parses.
+  wrong_answer_distinct (option): per row, the worst of its rejected siblings' distinct parsed
+    answers, never the row's own (rows whose siblings offer none get Δ = 0).
+
+Shapes and reads: rewards [N], group_ids [N], response_mask [N, T], logprobs [N, T] (metrics
+only), teacher_logprobs [N, T], neg_teacher_logprobs [N, K≥1, T] (slot 0 used), neg_mask [N, K],
+step. Returns advantages [N, T] (0 off-mask).
 Reduces to: grpo when λ0 = 0, when step ≥ decay_steps, or on rows without a wrong context.
 
-Deviations: none in the formula. The paper's README says a group without a wrong rollout
-"reduces to RLSD"; its code (and this) gives GRPO there. The wrong context is built by the
-teacher module (rollout/teacher.py: answer of the worst rejected sibling), not here.
+Deviations:
+- the teacher prompt is ours: the answer sits in the user turn, "{problem} (Reference answer:
+  X)" (the task's ``answer`` template), where the official code appends " {answer}" tokens after
+  the assistant header;
+- λ0 = 0.5 and a 25-step decay are ``experiments/geo/cepo.sh``'s values (the repository's config
+  defaults are λ0 = 1.0 with a 100-step warm-up);
+- the paper's README says a group without a wrong rollout "reduces to RLSD"; the official code,
+  as this, gives GRPO there (a group with no rejected rollout has A = 0 anyway).
 """
 
 from __future__ import annotations

@@ -55,12 +55,23 @@ def masked_mean(values: Tensor, mask: Tensor) -> float:
 
 def informative_group_fraction(rewards: Tensor, group_ids: Tensor) -> float:
     """Fraction of groups whose rewards are not all equal (the only ones that carry signal)."""
+    informative, _ = _informative_groups(rewards, group_ids)
+    return float(informative.float().mean()) if informative.numel() else 0.0
+
+
+def informative_rows(rewards: Tensor, group_ids: Tensor) -> Tensor:
+    """``[N]`` bool: the row's group has rewards that are not all equal."""
+    informative, inverse = _informative_groups(rewards, group_ids)
+    return informative[inverse]
+
+
+def _informative_groups(rewards: Tensor, group_ids: Tensor) -> tuple[Tensor, Tensor]:
     _, inverse, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)
     n = counts.numel()
     r = rewards.float()
     hi = r.new_full((n,), -torch.inf).scatter_reduce(0, inverse, r, "amax")
     lo = r.new_full((n,), torch.inf).scatter_reduce(0, inverse, r, "amin")
-    return float((hi > lo).float().mean()) if n else 0.0
+    return hi > lo, inverse
 
 
 def linear_decay(value0: float, step: int, steps: int) -> float:

@@ -26,6 +26,8 @@ class StepInputs:
         verdicts: the verifier's results, one per row; None in the first phase.
         behaviour: (log-probs, entropies or None) the loop already has from the training forward
             over these very tokens (its single-pass path); the policy pass is then skipped.
+        step: the rollout step; seed: the run's seed (random draws of privileged contexts are
+            a function of both, so a resumed run draws the same).
     """
 
     seqs: Sequences
@@ -33,6 +35,8 @@ class StepInputs:
     group_size: int
     verdicts: Sequence[VerifyResult] | None = None
     behaviour: tuple[Tensor, Tensor | None] | None = None
+    step: int = 0
+    seed: int = 0
 
 
 @runtime_checkable
@@ -79,6 +83,7 @@ ENABLED_BY = {
     "ref_logprobs": "loss.kl_coef > 0 (a frozen copy of the initial policy scores the tokens)",
     "teacher_logprobs": "a teacher: the algorithm declares `teacher = TeacherSpec(...)`",
     "teacher_entropies": "a teacher: the algorithm declares `teacher = TeacherSpec(...)`",
+    "teacher_mask": "a teacher: the algorithm declares `teacher = TeacherSpec(...)`",
     "teacher_topk_ids": "a teacher with top_k > 0 in its TeacherSpec",
     "teacher_topk_logprobs": "a teacher with top_k > 0 in its TeacherSpec",
     "neg_teacher_logprobs": "a teacher with negatives > 0 in its TeacherSpec",

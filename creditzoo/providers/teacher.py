@@ -38,7 +38,13 @@ from creditzoo.types import RolloutBatch
 
 WEIGHTS = ("live", "fixed", "snapshot", "ema")
 POSITIVE_FIELDS = frozenset(
-    {"teacher_logprobs", "teacher_entropies", "teacher_topk_ids", "teacher_topk_logprobs"}
+    {
+        "teacher_logprobs",
+        "teacher_entropies",
+        "teacher_topk_ids",
+        "teacher_topk_logprobs",
+        "teacher_mask",
+    }
 )
 NEGATIVE_FIELDS = frozenset({"neg_teacher_logprobs", "neg_mask"})
 
@@ -160,17 +166,26 @@ class TeacherProvider:
         assert inputs.verdicts is not None
         n = seqs.num_rows
         groups = [
-            GroupOutcome(p, seqs.texts[i * g : (i + 1) * g], inputs.verdicts[i * g : (i + 1) * g])
+            GroupOutcome(
+                p,
+                seqs.texts[i * g : (i + 1) * g],
+                inputs.verdicts[i * g : (i + 1) * g],
+                seed=inputs.seed,
+                step=inputs.step,
+            )
             for i, p in enumerate(inputs.problems)
         ]
         # (prompt, response row, negative slot or -1) for every pass, all scored together.
         jobs: list[tuple[str, int, int]] = []
         want_positive = bool(fields & POSITIVE_FIELDS)
+        has_context = torch.ones(n, dtype=torch.bool)
         if want_positive:
-            jobs += [
-                (self._wrap(self.positive(groups[i // g], i % g, self.templates)), i, -1)
-                for i in range(n)
-            ]
+            for i in range(n):
+                text = self.positive(groups[i // g], i % g, self.templates)
+                if text is None:  # no valid context: score under the answer, report it
+                    has_context[i] = False
+                    text = CONTEXTS.get("answer")(groups[i // g], i % g, self.templates)
+                jobs.append((self._wrap(text), i, -1))
         k = self.spec.negatives if fields & NEGATIVE_FIELDS else 0
         if k:
             assert self.negative is not None
@@ -188,6 +203,8 @@ class TeacherProvider:
         if want_positive:
             pos = [r for (_, _, slot), r in zip(jobs, results, strict=True) if slot < 0]
             out["teacher_logprobs"] = torch.stack([r.logprobs for r in pos])
+            if "teacher_mask" in fields:
+                out["teacher_mask"] = has_context
             if "teacher_entropies" in fields:
                 out["teacher_entropies"] = torch.stack([r.entropy for r in pos])
             if want_topk:

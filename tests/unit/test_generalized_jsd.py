@@ -33,9 +33,18 @@ def test_beta_half_is_symmetric_jsd() -> None:
     assert _jsd(T, S, beta=0.5) == pytest.approx(0.050672, abs=1e-6)
 
 
-def test_clip_per_bucket_can_make_the_sum_negative() -> None:
-    # β = 0 terms: [0.376003, −0.183258]; clamp at 0.1 → [0.1, −0.183258] → −0.083258.
-    assert _jsd(S, T, beta=0.0, token_clip=0.1) == pytest.approx(-0.083258, abs=1e-6)
+def test_clip_rescales_the_position_and_keeps_the_gradient_direction() -> None:
+    # β = 0: D = KL(T‖S) = 0.192745 (terms [0.376003, −0.183258]). Clip 0.1 → value 0.1, and the
+    # gradient is ∇D scaled by 0.1/0.192745 = 0.518821 (a per-bucket clamp would give −0.083258).
+    s = S.clone().requires_grad_(True)
+    clipped = generalized_jsd(s, T, beta=0.0, token_clip=0.1, add_tail=False)
+    assert float(clipped[0]) == pytest.approx(0.1, abs=1e-6)
+    clipped.sum().backward()
+    s_free = S.clone().requires_grad_(True)
+    generalized_jsd(s_free, T, beta=0.0, add_tail=False).sum().backward()
+    torch.testing.assert_close(s.grad, s_free.grad * (0.1 / 0.192745), atol=1e-6, rtol=1e-5)
+    # Below the bound the clip does nothing.
+    assert _jsd(S, T, beta=0.0, token_clip=1.0) == pytest.approx(0.192745, abs=1e-6)
 
 
 def test_tail_bucket() -> None:
@@ -44,8 +53,8 @@ def test_tail_bucket() -> None:
     s = torch.tensor([LOG(0.5), LOG(0.25)])
     t = torch.tensor([LOG(0.25), LOG(0.25)])
     assert float(generalized_jsd(s, t)) == pytest.approx(0.173287, abs=1e-6)
-    # Clip 0.05: [−0.173287, 0, 0.05] → −0.123287.
-    assert float(generalized_jsd(s, t, token_clip=0.05)) == pytest.approx(-0.123287, abs=1e-6)
+    # Clip 0.05 bounds the position's value: min(0.173287, 0.05).
+    assert float(generalized_jsd(s, t, token_clip=0.05)) == pytest.approx(0.05, abs=1e-6)
     # Without the tail both sides are renormalised: S = [2/3, 1/3], T = [1/2, 1/2]:
     # 0.5·log(0.5/(2/3)) + 0.5·log(0.5/(1/3)) = 0.5·(−0.287682) + 0.5·0.405465 = 0.058892.
     assert float(generalized_jsd(s, t, add_tail=False)) == pytest.approx(0.058892, abs=1e-6)

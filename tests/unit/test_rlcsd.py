@@ -22,6 +22,7 @@ def _batch(teacher, neg, neg_mask, rewards=(1.0, 0.0)) -> RolloutBatch:
         response_mask=torch.ones(teacher.shape, dtype=torch.bool),
         logprobs=torch.zeros(teacher.shape),
         teacher_logprobs=teacher,
+        teacher_mask=torch.ones(len(rewards), dtype=torch.bool),
         neg_teacher_logprobs=torch.tensor(neg),
         neg_mask=torch.tensor(neg_mask),
     )
@@ -94,20 +95,58 @@ def test_zero_advantage_group_stays_zero() -> None:
     assert torch.equal(adv, torch.zeros(2, 2))
 
 
+def _kept(batch: RolloutBatch) -> torch.Tensor:
+    rewards = batch.rewards.view(-1, int((batch.group_ids == 0).sum()))
+    informative = (rewards.max(1).values > rewards.min(1).values).repeat_interleave(
+        rewards.shape[1]
+    )
+    return batch.teacher_mask & batch.neg_mask.any(1) & informative
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("params", [{"beta": 0.0}, {"lam": 0.0}])
-def test_no_residual_is_grpo_exactly(seed: int, params: dict) -> None:
+def test_no_residual_is_grpo_on_the_kept_rows(seed: int, params: dict) -> None:
+    # Nothing selected: Â = (N/N_kept)·A on kept rows, 0 on dropped ones.
     batch = make_batch(seed=seed)
     got = build_algorithm("rlcsd", **params).compute(batch).advantages
-    assert torch.equal(got, build_algorithm("grpo").compute(batch).advantages)
+    kept = _kept(batch)
+    m = batch.response_mask
+    assert 0 < kept.sum() < kept.numel()  # make_batch drops some rows (teacher_mask, group 0)
+    scale = m.sum() / m[kept].sum()
+    grpo = build_algorithm("grpo").compute(batch).advantages
+    torch.testing.assert_close(got, torch.where(kept[:, None], scale * grpo, 0.0))
 
 
-def test_rows_without_negatives_are_grpo() -> None:
+def test_rows_without_negatives_are_dropped() -> None:
     batch = make_batch(seed=3)
     batch = batch.replace(neg_mask=torch.zeros_like(batch.neg_mask))
     got = build_algorithm("rlcsd").compute(batch)
-    assert torch.equal(got.advantages, build_algorithm("grpo").compute(batch).advantages)
-    assert got.metrics["selected_frac"] == 0.0
+    assert torch.equal(got.advantages, torch.zeros_like(got.advantages))
+    assert got.metrics["selected_frac"] == 0.0 and got.metrics["kept_frac"] == 0.0
+
+
+def test_dropped_rows_leave_the_loss_and_both_denominators() -> None:
+    # Three groups of 2 rows, 2 tokens each (N = 12), β = 0 (nothing selected):
+    #   group 0, rewards [1, 0]: row 0 has no positive context (teacher_mask False) → dropped;
+    #   group 1, rewards [0, 0]: all equal → dropped (though it has contexts);
+    #   group 2, rewards [1, 0]: row 5 has no valid negative → dropped.
+    # Kept: rows 1 (A = −0.707107) and 4 (A = +0.707107): N_ns = 4, c_ns = 12/4 = 3.
+    batch = RolloutBatch(
+        rewards=torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]),
+        group_ids=torch.tensor([0, 0, 1, 1, 2, 2]),
+        response_mask=torch.ones(6, 2, dtype=torch.bool),
+        logprobs=torch.zeros(6, 2),
+        teacher_logprobs=torch.zeros(6, 2),
+        teacher_mask=torch.tensor([False, True, True, True, True, True]),
+        neg_teacher_logprobs=torch.zeros(6, 1, 2),
+        neg_mask=torch.tensor([[True], [True], [True], [True], [True], [False]]),
+    )
+    credit = build_algorithm("rlcsd", beta=0.0).compute(batch)
+    expected = torch.tensor([[0.0, 0.0], [-3 * A] * 2, [0.0, 0.0], [0.0, 0.0], [3 * A] * 2, [0, 0]])
+    torch.testing.assert_close(credit.advantages, expected, atol=1e-5, rtol=0)
+    assert credit.metrics["kept_frac"] == pytest.approx(2 / 6)
+    # token_mean over all 12 tokens of c·A = the mean over the 4 kept tokens (the reference).
+    assert float(credit.advantages.sum() / 12) == pytest.approx(float((-A - A + A + A) / 4))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -130,13 +169,14 @@ def _reference_two_path(batch, logp, tau, beta, lam, delta, eta, clip):
     w = batch.neg_teacher_logprobs.masked_fill(~valid[:, :, None], -math.inf)
     marg = torch.logsumexp(w, 1) - torch.log(valid.sum(1).clamp(min=1).float())[:, None]
     res = (beta * lam * torch.tanh((batch.teacher_logprobs - marg) / tau)).clamp(-2.0, 2.0)
-    sel = (res.abs() > delta) & m & valid.any(1)[:, None]
+    kept = m & _kept(batch)[:, None]  # the reference removes the other rows from the batch
+    sel = (res.abs() > delta) & kept
     raw = a + sel * res
     mod = torch.where(a > 0, raw.clamp(min=0), torch.where(a < 0, raw.clamp(max=0), 0.0))
     ratio = torch.exp(logp - batch.logprobs)
     rc = ratio.clamp(1 - clip, 1 + clip)
     ns_tok, sel_tok = -torch.min(ratio * a, rc * a), -torch.min(ratio * mod, rc * mod)
-    ns = m & ~sel
+    ns = kept & ~sel
     return (ns_tok * ns).sum() / ns.sum().clamp(min=1) + eta * (sel_tok * sel).sum() / sel.sum()
 
 
@@ -166,7 +206,9 @@ def test_token_scaling_reproduces_two_path_loss() -> None:
 
 def test_attributes_and_validation() -> None:
     algo = build_algorithm("rlcsd")
-    assert algo.requires == frozenset({"teacher_logprobs", "neg_teacher_logprobs", "neg_mask"})
+    assert algo.requires == frozenset(
+        {"teacher_logprobs", "teacher_mask", "neg_teacher_logprobs", "neg_mask"}
+    )
     assert algo.teacher_spec() == TeacherSpec(
         context="correct_sibling", weights="snapshot", negative_context="wrong_sibling", negatives=4
     )

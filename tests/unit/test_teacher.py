@@ -1,5 +1,7 @@
 """Privileged contexts, teacher weights, and the teacher provider's scoring passes."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -60,14 +62,13 @@ def test_correct_sibling_is_never_the_row_itself() -> None:
         _verdict(False, "7"),
     ]
     group = GroupOutcome(PROBLEM, texts, verdicts)
-    # Row 0 (correct) gets the next correct sibling, row 2; row 2 gets row 0; wrong rows get the
-    # next correct one cyclically.
+    # Row 0's only other correct sibling is row 2 and vice versa; wrong rows draw one of the two.
     assert _positive("correct_sibling", group, 0).endswith("(Reference solution: r2)")
     assert _positive("correct_sibling", group, 2).endswith("(Reference solution: r0)")
-    assert _positive("correct_sibling", group, 1).endswith("(Reference solution: r2)")
-    # A lone correct response has no other correct sibling: fall back to the reference answer.
+    assert _positive("correct_sibling", group, 1)[-3:-1] in {"r0", "r2"}
+    # A lone correct response has no other correct sibling: no context (the row is dropped).
     lone = GroupOutcome(PROBLEM, ["r0", "r1"], [_verdict(True, "5"), _verdict(False, "6")])
-    assert _positive("correct_sibling", lone, 0) == "Compute 2+3. (Reference answer: 5)"
+    assert _positive("correct_sibling", lone, 0) is None
 
 
 def test_negatives_worst_first_distinct_and_not_own() -> None:
@@ -81,12 +82,13 @@ def test_negatives_worst_first_distinct_and_not_own() -> None:
         _verdict(False, None),  # no parsed answer: cannot be a context
     ]
     group = GroupOutcome(PROBLEM, ["x"] * 6, verdicts)
-    answers = [p.split(": ")[1].rstrip(")") for p in _negatives("wrong_answer", group, 0, 4)]
+    name = "wrong_answer_distinct"
+    answers = [p.split(": ")[1].rstrip(")") for p in _negatives(name, group, 0, 4)]
     assert answers == ["6", "7", "8"]  # lowest reward first, then most frequent
     # Row 2's own answer 7 is excluded; 6 still comes from rows 1 and 3.
-    own = _negatives("wrong_answer", group, 2, 4)
+    own = _negatives(name, group, 2, 4)
     assert [p.split(": ")[1].rstrip(")") for p in own] == ["6", "8"]
-    assert len(_negatives("wrong_answer", group, 0, 1)) == 1
+    assert len(_negatives(name, group, 0, 1)) == 1
 
 
 def test_teacher_weight_modes() -> None:
@@ -179,10 +181,30 @@ def test_negatives_mirror_the_correct_sibling_template() -> None:
     verdicts = [_verdict(True, "5"), _verdict(False, "6"), _verdict(False, "7")]
     group = GroupOutcome(PROBLEM, ["r0", "r1", "r2"], verdicts)
     negs = _negatives("wrong_sibling", group, 0, 2)
-    assert negs == [
+    assert sorted(negs) == [
         "Compute 2+3. (Reference solution: r1)",
         "Compute 2+3. (Reference solution: r2)",
     ]
+
+
+def test_rows_without_a_positive_context_are_reported(tiny) -> None:
+    """A positive context returning None: the row is scored under the answer, and False in
+    teacher_mask."""
+    model, tokenizer, render = tiny
+    problems = arith_split("id", 1)
+    seqs = HFSampler(model, tokenizer).generate([render(problems[0])] * 3, max_new_tokens=8)
+    seqs = replace(seqs, texts=["a", "b", "a"])  # rows 0 and 2: the same text
+    # Row 1 (wrong) has correct siblings 0 and 2; rows 0 and 2 have only a copy of themselves.
+    verdicts = [_verdict(True, "5"), _verdict(False, "6"), _verdict(True, "5")]
+    spec = TeacherSpec(context="correct_sibling", weights="live")
+    teacher = TeacherProvider(TeacherWeights(model, "live"), spec, render)
+    out = teacher.score(
+        StepInputs(seqs, problems, 3, verdicts), frozenset({"teacher_logprobs", "teacher_mask"})
+    )
+    assert out["teacher_mask"].tolist() == [False, True, False]
+    answer = TeacherProvider(TeacherWeights(model, "live"), replace(spec, context="answer"), render)
+    plain = answer.score(StepInputs(seqs, problems, 3, verdicts), frozenset({"teacher_logprobs"}))
+    torch.testing.assert_close(out["teacher_logprobs"][0], plain["teacher_logprobs"][0])
 
 
 def test_a_new_context_is_a_registered_function(tiny) -> None:
