@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from creditzoo.algorithms import Algorithm, build_algorithm
 from creditzoo.checkpointing import AtomicCheckpointIO, CheckpointOnSigterm
+from creditzoo.config_schema import parse_fit
 from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
@@ -30,7 +31,7 @@ from creditzoo.eval.benchmarks import resolve_template
 from creditzoo.eval.evaluate import evaluate
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora
-from creditzoo.module import LoopSettings, RLVRModule
+from creditzoo.module import RLVRModule
 from creditzoo.policy_file import SavePolicyWeights
 from creditzoo.progress import StepProgressBar
 from creditzoo.providers import build_providers
@@ -41,28 +42,6 @@ from creditzoo.verify import MathVerifier
 def plain(node: Any) -> Any:
     """A config node as plain Python containers, interpolations resolved."""
     return OmegaConf.to_container(node, resolve=True) if node is not None else None
-
-
-def loop_settings(cfg: DictConfig) -> LoopSettings:
-    return LoopSettings(
-        seed=cfg.seed,
-        group_size=cfg.group_size,
-        max_new_tokens=cfg.max_new_tokens,
-        temperature=cfg.temperature,
-        lr=cfg.lr,
-        weight_decay=cfg.optim.weight_decay,
-        betas=tuple(cfg.optim.betas),
-        max_grad_norm=cfg.optim.max_grad_norm,
-        micro_batch_size=cfg.loss.micro_batch_size,
-        agg=cfg.loss.agg,
-        clip_low=cfg.loss.clip_low,
-        clip_high=cfg.loss.clip_high,
-        kl_coef=cfg.loss.kl_coef,
-        eval_every=cfg.eval_every,
-        log_samples_every=cfg.log_samples_every,
-        single_pass=cfg.loss.get("single_pass", True),
-        mini_batches=cfg.loss.get("mini_batches", 1),
-    )
 
 
 def algorithm_from_config(cfg: DictConfig) -> Algorithm:
@@ -171,7 +150,7 @@ def build_components(cfg: DictConfig) -> Components:
         tokenizer,
         algorithm,
         verifier,
-        loop_settings(cfg),
+        parse_fit(cfg),
         render=render,
         sampler=sampler,
         providers=providers,

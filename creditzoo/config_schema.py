@@ -7,7 +7,7 @@ raises one ``ConfigError`` naming the key, what it must be and how to set it —
 loads. Open sections (``algorithm``, ``rollout``, ``trainer``, the data ``spec``) are typed by
 their owner (the algorithm's dataclass, the engine's signature, Lightning) and checked there.
 
-:class:`LoopSettings` is the training loop's flat view of a validated `fit` config.
+The checked :class:`FitConfig` is what the training loop reads (``RLVRModule.settings``).
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ class LossSettings:
     clip_low: float = param(0.2, ge=0, lt=1)
     clip_high: float = param(0.28, ge=0)
     kl_coef: float = param(0.0, ge=0)
-    micro_batch_size: int = param(64, ge=1)
+    micro_batch_size: int = param(64, ge=1)  # rows per forward/backward; the loss is the same
+    # One PPO epoch: the training forward also gives the behaviour log-probs (one micro-batch).
     single_pass: bool = True
+    mini_batches: int = param(1, ge=1)  # optimizer steps per rollout batch, whole groups each
 
 
 @dataclass
@@ -156,53 +158,6 @@ SCHEMAS: dict[str, type] = {"fit": FitConfig, "eval": EvalConfig}
 
 # Sections whose keys belong to someone else (typed there); their values pass through here.
 _OPEN = {"algorithm", "rollout", "trainer", "spec", "privileged_templates"}
-
-
-@dataclass(frozen=True)
-class LoopSettings:
-    """What the training loop reads from a `fit` config, flat (names as in ``RLVRModule``)."""
-
-    seed: int = 0
-    group_size: int = 8
-    max_new_tokens: int = 64
-    temperature: float = 1.0
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.99)
-    max_grad_norm: float = 1.0
-    micro_batch_size: int = 64
-    agg: str = "token_mean"
-    clip_low: float = 0.2
-    clip_high: float = 0.28
-    kl_coef: float = 0.0
-    eval_every: int = 0
-    log_samples_every: int = 20
-    # One grad-enabled forward serves both the behaviour log-probs and the loss when the batch
-    # is one micro-batch; False always runs the separate pass.
-    single_pass: bool = True
-
-
-def loop_settings(cfg: Any) -> LoopSettings:
-    """The loop's settings from a composed `fit` config, checked against the schema first."""
-    fit = parse_fit(cfg)
-    return LoopSettings(
-        seed=fit.seed,
-        group_size=fit.group_size,
-        max_new_tokens=fit.max_new_tokens,
-        temperature=float(fit.temperature),
-        lr=float(fit.lr),
-        weight_decay=float(fit.optim.weight_decay),
-        betas=(float(fit.optim.betas[0]), float(fit.optim.betas[1])),
-        max_grad_norm=float(fit.optim.max_grad_norm),
-        micro_batch_size=fit.loss.micro_batch_size,
-        agg=fit.loss.agg,
-        clip_low=float(fit.loss.clip_low),
-        clip_high=float(fit.loss.clip_high),
-        kl_coef=float(fit.loss.kl_coef),
-        eval_every=fit.eval_every,
-        log_samples_every=fit.log_samples_every,
-        single_pass=fit.loss.single_pass,
-    )
 
 
 def parse_fit(cfg: Any) -> FitConfig:
@@ -359,9 +314,7 @@ __all__ = [
     "SCHEMAS",
     "EvalConfig",
     "FitConfig",
-    "LoopSettings",
     "check_schema",
-    "loop_settings",
     "parse",
     "parse_fit",
 ]

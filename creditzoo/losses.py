@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import torch
 from torch import Tensor
@@ -141,13 +141,12 @@ def policy_loss(
     return loss, stats
 
 
-@dataclass(frozen=True)
-class LossSettings:
-    """The shared objective's settings (``loss.*`` in the config)."""
+class ClipSettings(Protocol):
+    """What the surrogate reads of the ``loss.*`` settings (``config_schema.LossSettings``)."""
 
-    clip_low: float = 0.2
-    clip_high: float = 0.28
-    kl_coef: float = 0.0
+    clip_low: float
+    clip_high: float
+    kl_coef: float
 
 
 def gather_ids(components: Mapping[str, DistillTarget], rows: slice) -> Tensor | None:
@@ -163,7 +162,7 @@ def micro_batch_loss(
     advantages: Tensor,
     mask: Tensor,
     weights: Tensor,
-    settings: LossSettings,
+    settings: ClipSettings,
     *,
     components: Mapping[str, DistillTarget] | None = None,
     rows: slice = slice(None),

@@ -12,7 +12,6 @@ import itertools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
@@ -20,6 +19,7 @@ import torch
 
 from creditzoo.algorithms.base import Algorithm
 from creditzoo.algorithms.ops import informative_group_fraction
+from creditzoo.config_schema import FitConfig
 from creditzoo.data.datamodule import StepBatch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
@@ -27,7 +27,6 @@ from creditzoo.distributed import is_sharded, shard_fsdp2
 from creditzoo.errors import ConfigError
 from creditzoo.losses import (
     LossNormalizer,
-    LossSettings,
     PolicyLossStats,
     gather_ids,
     micro_batch_loss,
@@ -39,34 +38,6 @@ from creditzoo.rollout.scoring import TokenScores, prompt_arguments, score_token
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.types import Credit, RolloutBatch
 from creditzoo.verify import MathVerifier
-
-
-@dataclass
-class LoopSettings:
-    seed: int = 0
-    group_size: int = 8
-    max_new_tokens: int = 64
-    temperature: float = 1.0
-    lr: float = 1e-4
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.99)
-    max_grad_norm: float = 1.0
-    micro_batch_size: int = 64
-    agg: str = "token_mean"
-    clip_low: float = 0.2
-    clip_high: float = 0.28
-    kl_coef: float = 0.0
-    eval_every: int = 0
-    log_samples_every: int = 20
-    # One grad-enabled forward serves both the behaviour log-probs and the loss when the batch
-    # is one micro-batch (see RLVRModule._single_pass); False always runs the separate pass.
-    single_pass: bool = True
-    # PPO mini-batches: optimizer steps per rollout batch, each over whole groups (loss.*).
-    mini_batches: int = 1
-
-    @property
-    def loss(self) -> LossSettings:
-        return LossSettings(self.clip_low, self.clip_high, self.kl_coef)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -82,7 +53,7 @@ class RLVRModule(L.LightningModule):
         tokenizer: Any,
         algorithm: Algorithm,
         verifier: Any,
-        settings: LoopSettings,
+        settings: FitConfig,
         *,
         render: PromptRenderer,
         sampler: Sampler,
@@ -101,7 +72,7 @@ class RLVRModule(L.LightningModule):
         self.validate = validate
         self.tokens_generated = 0
         self.train_seconds = 0.0
-        needed = required_fields(algorithm, settings.kl_coef) | {"logprobs"}
+        needed = required_fields(algorithm, settings.loss.kl_coef) | {"logprobs"}
         # Each provider with the fields it fills this run (a field comes from its first provider).
         self.plan: list[tuple[Provider, frozenset[str]]] = []
         for provider in providers:
@@ -121,7 +92,8 @@ class RLVRModule(L.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         s = self.settings
         trainable = [p for p in self.policy.parameters() if p.requires_grad]  # LoRA: adapters
-        return torch.optim.AdamW(trainable, lr=s.lr, betas=s.betas, weight_decay=s.weight_decay)
+        betas, decay = tuple(s.optim.betas), s.optim.weight_decay
+        return torch.optim.AdamW(trainable, lr=s.lr, betas=betas, weight_decay=decay)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["creditzoo"] = {
@@ -285,9 +257,9 @@ class RLVRModule(L.LightningModule):
         s = self.settings
         normalizer = self._normalizer(rollout.response_mask[chunk])
         opt.zero_grad(set_to_none=True)
-        starts = range(chunk.start, chunk.stop, s.micro_batch_size)
+        starts = range(chunk.start, chunk.stop, s.loss.micro_batch_size)
         for start in starts:
-            rows = slice(start, min(start + s.micro_batch_size, chunk.stop))
+            rows = slice(start, min(start + s.loss.micro_batch_size, chunk.stop))
             part = seqs.rows(rows)
             scores, train_scores = train_scores, None
             if scores is None:
@@ -318,15 +290,15 @@ class RLVRModule(L.LightningModule):
             # them (vLLM), else the behaviour pass (0 up to numerics with HF).
             engine = old if part.logprobs is None else part.logprobs.to(device)
             sums.add(loss, scores, engine, m, parts)
-        if s.max_grad_norm:
+        if s.optim.max_grad_norm:
             self.clip_gradients(
-                opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm"
+                opt, gradient_clip_val=s.optim.max_grad_norm, gradient_clip_algorithm="norm"
             )
         opt.step()
 
     def _mini_batches(self, num_rows: int) -> list[slice]:
         """Row slices of M contiguous chunks of whole groups (sizes differ by at most a group)."""
-        g, m = self.settings.group_size, self.settings.mini_batches
+        g, m = self.settings.group_size, self.settings.loss.mini_batches
         groups = num_rows // g
         if not 1 <= m <= groups:
             raise ConfigError(
@@ -340,7 +312,7 @@ class RLVRModule(L.LightningModule):
     def _normalizer(self, mask: torch.Tensor) -> LossNormalizer:
         """Denominators over the global batch: every micro-batch and every rank."""
         return LossNormalizer(
-            agg=self.settings.agg,  # type: ignore[arg-type]
+            agg=self.settings.loss.agg,
             total_tokens=self._global_sum(float(mask.sum())),
             total_rows=self._global_sum(float(mask.shape[0])),
             max_len=self.settings.max_new_tokens,
@@ -357,9 +329,9 @@ class RLVRModule(L.LightningModule):
         target names its token ids after credit), and train and eval mode give the same forward
         (no active dropout)."""
         return (
-            self.settings.single_pass
-            and self.settings.mini_batches == 1  # later mini-batches need the pre-step values
-            and seqs.num_rows <= self.settings.micro_batch_size
+            self.settings.loss.single_pass
+            and self.settings.loss.mini_batches == 1  # later mini-batches need the pre-step values
+            and seqs.num_rows <= self.settings.loss.micro_batch_size
             and not self.algorithm.components
             and not _has_dropout(self.policy)
         )
@@ -495,4 +467,4 @@ class _timed:
         self.sink[self.key] = time.perf_counter() - self.t0
 
 
-__all__ = ["LoopSettings", "NonFiniteLossError", "RLVRModule"]
+__all__ = ["NonFiniteLossError", "RLVRModule"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from creditzoo.config_check import checked_config
-from creditzoo.config_schema import FitConfig, LoopSettings, loop_settings, parse
+from creditzoo.config_schema import FitConfig, LossSettings, parse, parse_fit
 from creditzoo.errors import ConfigError, UnknownNameError
 
 
@@ -24,12 +24,13 @@ def test_shipped_configs_pass(command: str, overrides: list[str]) -> None:
     checked_config(command, overrides)
 
 
-def test_loop_settings_come_from_the_checked_config() -> None:
+def test_the_loop_reads_the_checked_schema() -> None:
     cfg = checked_config("fit", ["lr=0.001", "optim.betas=[0.8,0.9]", "loss.agg=seq_mean"])
-    settings = loop_settings(cfg)
-    assert isinstance(settings, LoopSettings)
-    assert settings.lr == 0.001 and settings.betas == (0.8, 0.9) and settings.agg == "seq_mean"
-    assert settings.eval_every == 100 and settings.single_pass is True
+    settings = parse_fit(cfg)  # what RLVRModule reads: the schema itself, no hand copy
+    assert isinstance(settings, FitConfig) and isinstance(settings.loss, LossSettings)
+    assert settings.lr == 0.001 and tuple(settings.optim.betas) == (0.8, 0.9)
+    assert settings.loss.agg == "seq_mean" and settings.loss.mini_batches == 1
+    assert settings.eval_every == 100 and settings.loss.single_pass is True
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from hydra.core.global_hydra import GlobalHydra
 
 import creditzoo
 from creditzoo.algorithms import list_algorithms
-from creditzoo.compose import algorithm_from_config, loop_settings
+from creditzoo.compose import algorithm_from_config
+from creditzoo.config_schema import parse_fit
 from creditzoo.errors import ConfigError
 from creditzoo.hydra_app import register_configs
 
@@ -32,8 +33,8 @@ def hydra_ctx():
 def test_default_config_builds() -> None:
     cfg = compose("fit")
     assert cfg.algorithm.name == "grpo" and cfg.model.name == "tiny" and cfg.data.name == "arith"
-    settings = loop_settings(cfg)
-    assert settings.agg == "token_mean" and settings.clip_high == 0.28
+    settings = parse_fit(cfg)
+    assert settings.loss.agg == "token_mean" and settings.loss.clip_high == 0.28
     assert algorithm_from_config(cfg).name == "grpo"
 
 
@@ -52,7 +53,7 @@ def test_every_group_option_composes(group: str, option: str) -> None:
 def test_algorithm_parameter_override() -> None:
     cfg = compose("fit", overrides=["algorithm.scale_rewards=none", "loss.agg=const_norm"])
     assert algorithm_from_config(cfg).scale_rewards == "none"
-    assert loop_settings(cfg).agg == "const_norm"
+    assert parse_fit(cfg).loss.agg == "const_norm"
 
 
 def test_unknown_algorithm_parameter_is_named() -> None:

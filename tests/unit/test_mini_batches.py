@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from creditzoo import module
+from creditzoo.config_schema import FitConfig, LossSettings
 from creditzoo.errors import ConfigError
 from creditzoo.fit import run_fit
 from creditzoo.losses import PolicyLossStats, gather_ids, micro_batch_loss
-from creditzoo.module import LoopSettings, RLVRModule, _check_finite, _no_sync_unless, _StepSums
+from creditzoo.module import RLVRModule, _check_finite, _no_sync_unless, _StepSums
 from creditzoo.rollout.scoring import TokenScores
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.testing import fit_config
@@ -34,7 +35,8 @@ SMALL = [
 ]
 
 
-# The loop's one-step update as it was before mini-batches (commit cb60d91), verbatim.
+# The loop's one-step update as it was before mini-batches (commit cb60d91), verbatim but for
+# reading the settings from the config schema.
 def _update_before_mini_batches(
     self,
     seqs: Sequences,
@@ -51,9 +53,9 @@ def _update_before_mini_batches(
     normalizer = self._normalizer(rollout.response_mask)
     opt.zero_grad(set_to_none=True)
     totals, sums = PolicyLossStats(), _StepSums()
-    starts = range(0, seqs.num_rows, s.micro_batch_size)
+    starts = range(0, seqs.num_rows, s.loss.micro_batch_size)
     for start in starts:
-        rows = slice(start, start + s.micro_batch_size)
+        rows = slice(start, start + s.loss.micro_batch_size)
         part = seqs.rows(rows)
         scores, train_scores = train_scores, None
         if scores is None:
@@ -84,8 +86,10 @@ def _update_before_mini_batches(
         # them (vLLM), else the behaviour pass (0 up to numerics with HF).
         engine = old if part.logprobs is None else part.logprobs.to(device)
         sums.add(loss, scores, engine, m, parts)
-    if s.max_grad_norm:
-        self.clip_gradients(opt, gradient_clip_val=s.max_grad_norm, gradient_clip_algorithm="norm")
+    if s.optim.max_grad_norm:
+        self.clip_gradients(
+            opt, gradient_clip_val=s.optim.max_grad_norm, gradient_clip_algorithm="norm"
+        )
     opt.step()
     self.sampler.sync_weights(self.policy)
     return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(totals.tokens)
@@ -155,7 +159,8 @@ def test_several_mini_batches_step_each_and_clip_from_the_second(tmp_path, monke
 
 def test_mini_batches_split_whole_groups() -> None:
     def chunks(rows: int, group_size: int, m: int) -> list[slice]:
-        fake = SimpleNamespace(settings=LoopSettings(group_size=group_size, mini_batches=m))
+        settings = FitConfig(group_size=group_size, loss=LossSettings(mini_batches=m))
+        fake = SimpleNamespace(settings=settings)
         return RLVRModule._mini_batches(fake, rows)
 
     assert chunks(16, 4, 1) == [slice(0, 16)]

@@ -9,7 +9,8 @@ import torch
 
 from creditzoo import RolloutBatch, TeacherSpec, build_algorithm
 from creditzoo.algorithms.base import FULL_VOCABULARY, get_algorithm, list_algorithms
-from creditzoo.losses import LossSettings, _with_tail, generalized_jsd, micro_batch_loss
+from creditzoo.config_schema import LossSettings
+from creditzoo.losses import _with_tail, generalized_jsd, micro_batch_loss
 from creditzoo.testing import make_batch
 
 LOG = math.log
