@@ -7,6 +7,7 @@ held-out evaluation → module → trainer. Each builder reads only its own part
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from creditzoo.policy_file import SavePolicyWeights
 from creditzoo.progress import StepProgressBar
 from creditzoo.providers import build_providers
 from creditzoo.rollout.sampler import Sampler, build_sampler
-from creditzoo.verify import MathVerifier
+from creditzoo.verify.protocol import Verifier, build_verifier
 
 
 def plain(node: Any) -> Any:
@@ -54,6 +55,23 @@ def algorithm_from_config(cfg: DictConfig) -> Algorithm:
             f"{cfg.group_size} gives none. Set group_size=8 (the default)."
         )
     return algorithm
+
+
+# Algorithm parameters whose "unknown" value (0) the model can fill: name → how to read it.
+MODEL_FACTS = {"vocab_size": lambda model: int(getattr(model.config, "vocab_size", 0) or 0)}
+
+
+def with_model_facts(algorithm: Algorithm, model: torch.nn.Module) -> Algorithm:
+    """The algorithm with each parameter of ``MODEL_FACTS`` left at 0 read from the model
+    (e.g. EGRSD's vocabulary size V for its log V entropy normalisation)."""
+    known = {f.name for f in dataclasses.fields(algorithm)}  # type: ignore[arg-type]
+    facts = {
+        name: read(model)
+        for name, read in MODEL_FACTS.items()
+        if name in known and getattr(algorithm, name) == 0 and hasattr(model, "config")
+    }
+    facts = {k: v for k, v in facts.items() if v}
+    return dataclasses.replace(algorithm, **facts) if facts else algorithm  # type: ignore[type-var]
 
 
 def policy_from_config(cfg: DictConfig) -> tuple[torch.nn.Module, Any]:
@@ -74,7 +92,7 @@ class HeldOutEvaluation:
 
     sampler: Sampler
     render: PromptRenderer
-    verifier: Any
+    verifier: Verifier
     splits: Mapping[str, list[Problem]]
     k: int
     temperature: float
@@ -104,7 +122,7 @@ class Components:
 
     algorithm: Algorithm
     source: ProblemSource
-    verifier: Any
+    verifier: Verifier
     sampler: Sampler
     module: RLVRModule
     datamodule: PromptDataModule
@@ -120,9 +138,10 @@ class Components:
 def build_components(cfg: DictConfig) -> Components:
     algorithm = algorithm_from_config(cfg)  # cheap and strict: fails before any model loads
     policy, tokenizer = policy_from_config(cfg)
+    algorithm = with_model_facts(algorithm, policy)
     data_cfg = plain(cfg.data)
     source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
-    verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)
+    verifier = build_verifier(**plain(cfg.verifier))
     render = PromptRenderer(tokenizer, resolve_template(data_cfg["prompt_template"]))
     sampler = build_sampler(policy=policy, tokenizer=tokenizer, **plain(cfg.rollout))
     providers = build_providers(

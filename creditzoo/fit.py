@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -75,7 +76,8 @@ def run_record(cfg, parts, trainer, initial_path: Path, final, started: float, o
     initial = json.loads(initial_path.read_text()) if initial_path.exists() else None
     return {
         "algorithm": parts.algorithm.name,
-        "algorithm_params": plain(cfg.algorithm),
+        # As run: parameters the model filled (e.g. egrsd's vocab_size) are recorded filled.
+        "algorithm_params": {"name": parts.algorithm.name, **dataclasses.asdict(parts.algorithm)},
         "model": plain(cfg.model),
         "data": cfg.data.name,
         "seed": cfg.seed,

@@ -37,7 +37,7 @@ from creditzoo.rollout.sampler import Sampler, sampler_metrics
 from creditzoo.rollout.scoring import TokenScores, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
 from creditzoo.types import Credit, RolloutBatch
-from creditzoo.verify import MathVerifier
+from creditzoo.verify.protocol import Verifier, count_statuses
 
 
 class NonFiniteLossError(RuntimeError):
@@ -52,7 +52,7 @@ class RLVRModule(L.LightningModule):
         policy: torch.nn.Module,
         tokenizer: Any,
         algorithm: Algorithm,
-        verifier: Any,
+        verifier: Verifier,
         settings: FitConfig,
         *,
         render: PromptRenderer,
@@ -210,7 +210,7 @@ class RLVRModule(L.LightningModule):
             "response/length_max": float(lengths.max()),
             "tokens/generated_total": float(self.tokens_generated),
             **stats,
-            **{f"verify/{k}": float(v) for k, v in MathVerifier.count_statuses(verdicts).items()},
+            **{f"verify/{k}": float(v) for k, v in count_statuses(verdicts).items()},
             **{f"time/{k}": v for k, v in timings.items()},
             **{f"algo/{k}": float(v) for k, v in credit.metrics.items()},
             **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},

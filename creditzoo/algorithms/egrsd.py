@@ -32,7 +32,9 @@ Assumptions / deviations (all unverified against the paper):
   λ decays the gate still acts (entropy-gated GRPO);
 - lookahead: window t..t+K truncated at the response's end, mean (not min) of raw entropies, so a
   spike followed by low-entropy tokens gets a higher gate than a sustained high-entropy span;
-- ``vocab_size = 0`` (the loop does not know V) normalises by the batch's largest real-token
+- ``vocab_size = 0`` is filled with the model's vocabulary size by ``creditzoo fit`` (the
+  composition root reads ``model.config.vocab_size``); used directly with 0 it normalises by the
+  batch's largest real-token
   teacher entropy, which makes the gate relative to the batch: its most uncertain token gets
   g_min. Set ``vocab_size`` for the absolute log V normalisation;
 - g_min = 0.2, rlsd's λ0 = 0.5, decay 50 and ε_w = 0.2 are not paper values.
@@ -71,7 +73,8 @@ class EGRSD(Algorithm):
         eps: added to the reward std.
         gate_min: g_min ∈ [0, 1], the gate's floor (1 disables the gate: rlsd).
         lookahead: K ≥ 0 following real tokens averaged into the gate's entropy (> 0: CL-EGRSD).
-        vocab_size: V for the log V normalisation; 0 normalises by the batch's largest entropy.
+        vocab_size: V for the log V normalisation; 0: the model's (``fit`` fills it), else the
+            batch's largest entropy.
     """
 
     lambda_init: float = param(0.5, ge=0.0, le=1.0)

@@ -51,7 +51,8 @@ def test_lora_fit_trains_only_adapters_with_a_base_weight_teacher(tmp_path: Path
     assert results["steps"] == 2 and results["teacher"]["weights"] == "fixed"
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     state = ckpt["state_dict"]
-    assert ckpt["creditzoo"]["teacher"] == {}, "the base-weight teacher stores no copy"
+    teacher_state = ckpt["creditzoo"]["providers"]["teacher"]
+    assert teacher_state == {}, "the base-weight teacher stores no copy"
     start, _ = build_model("tiny")
     start_state = start.state_dict()
     lora_moved = frozen_same = 0

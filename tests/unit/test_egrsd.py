@@ -124,3 +124,15 @@ def test_attributes() -> None:
     assert algo.components == frozenset()
     assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")
     assert (algo.gate_min, algo.lookahead, algo.vocab_size, algo.lambda_init) == (0.2, 0, 0, 0.5)
+
+
+def test_fit_fills_the_vocabulary_size_from_the_model() -> None:
+    from types import SimpleNamespace
+
+    from creditzoo.compose import with_model_facts
+
+    model = SimpleNamespace(config=SimpleNamespace(vocab_size=105))
+    assert with_model_facts(build_algorithm("egrsd"), model).vocab_size == 105
+    assert with_model_facts(build_algorithm("egrsd", vocab_size=50), model).vocab_size == 50
+    grpo = build_algorithm("grpo")
+    assert with_model_facts(grpo, model) is grpo  # no such parameter: untouched
