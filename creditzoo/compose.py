@@ -7,6 +7,7 @@ held-out evaluation → module → trainer. Each builder reads only its own part
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,10 @@ def loop_settings(cfg: DictConfig) -> LoopSettings:
     )
 
 
-def algorithm_from_config(cfg: DictConfig) -> Algorithm:
+def algorithm_from_config(cfg: DictConfig, vocab_size: int | None = None) -> Algorithm:
+    """The configured algorithm; ``vocab_size``: the model's, when known (``fill_vocab_size``)."""
     params = dict(plain(cfg.algorithm))
-    algorithm = build_algorithm(params.pop("name"), **params)
+    algorithm = fill_vocab_size(build_algorithm(params.pop("name"), **params), vocab_size)
     if cfg.group_size < algorithm.min_group_size:
         raise ConfigError(
             f"algorithm {algorithm.name!r} needs group_size >= {algorithm.min_group_size}: its "
@@ -73,6 +75,19 @@ def algorithm_from_config(cfg: DictConfig) -> Algorithm:
             f"{cfg.group_size} gives none. Set group_size=8 (the default)."
         )
     return algorithm
+
+
+def fill_vocab_size(algorithm: Algorithm, vocab_size: int | None) -> Algorithm:
+    """A parameter ``vocab_size`` left at 0 ("unknown") takes the model's vocabulary size V."""
+    if not vocab_size or getattr(algorithm, "vocab_size", None) != 0:
+        return algorithm
+    return dataclasses.replace(algorithm, vocab_size=vocab_size)  # type: ignore[type-var]
+
+
+def model_vocab_size(policy: torch.nn.Module) -> int | None:
+    """The width of the model's next-token distribution (its config's ``vocab_size``)."""
+    size = getattr(getattr(policy, "config", None), "vocab_size", None)
+    return int(size) if isinstance(size, int) and size > 1 else None
 
 
 def policy_from_config(cfg: DictConfig) -> tuple[torch.nn.Module, Any]:
@@ -139,6 +154,7 @@ class Components:
 def build_components(cfg: DictConfig) -> Components:
     algorithm = algorithm_from_config(cfg)  # cheap and strict: fails before any model loads
     policy, tokenizer = policy_from_config(cfg)
+    algorithm = fill_vocab_size(algorithm, model_vocab_size(policy))
     data_cfg = plain(cfg.data)
     source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
     verifier = MathVerifier(timeout_s=cfg.verifier.timeout_s, num_workers=cfg.verifier.num_workers)

@@ -13,8 +13,10 @@ Formula (per row i, token t; no grad anywhere):
   w[i, t]  = clip(exp(sign(A_i)·Δ), 1−ε_w, 1+ε_w)  λ = λ0·max(0, 1 − step/decay_steps)
   H̄[i, t]  = teacher_entropies[i, t]                                  (lookahead K = 0)
            = mean of teacher_entropies[i, s] over real tokens s = t..t+K  (K > 0, CL-EGRSD)
-  Ĥ[i, t]  = clip(H̄ / Z, 0, 1)    Z = log V (``vocab_size`` = V > 0), else the largest teacher
-                                   entropy on a real token of the batch (clamped ≥ 1e-6)
+  Ĥ[i, t]  = clip(H̄ / Z, 0, 1)    Z = log V (``vocab_size`` = V > 0: the model's vocabulary,
+                                   filled in by ``creditzoo fit`` when left at 0), else the
+                                   largest teacher entropy on a real token of the batch
+                                   (clamped ≥ 1e-6)
   g[i, t]  = g_min + (1 − g_min)·(1 − Ĥ)            ∈ [g_min, 1]
   Â[i, t]  = A_i·((1−λ) + λ·w)·g
 The gate multiplies the whole advantage (the abstract's product of three factors), so with
@@ -32,9 +34,11 @@ Assumptions / deviations (all unverified against the paper):
   λ decays the gate still acts (entropy-gated GRPO);
 - lookahead: window t..t+K truncated at the response's end, mean (not min) of raw entropies, so a
   spike followed by low-entropy tokens gets a higher gate than a sustained high-entropy span;
-- ``vocab_size = 0`` (the loop does not know V) normalises by the batch's largest real-token
-  teacher entropy, which makes the gate relative to the batch: its most uncertain token gets
-  g_min. Set ``vocab_size`` for the absolute log V normalisation;
+- ``vocab_size = 0`` means "the model's": ``creditzoo fit`` fills in the model's vocabulary size
+  (its config's ``vocab_size``, the width of the logits), giving the absolute log V
+  normalisation. Only where V stays unknown (a batch built by hand, a model without a config)
+  does the gate normalise by the batch's largest real-token teacher entropy, relative to the
+  batch (its most uncertain token gets g_min);
 - g_min = 0.2, rlsd's λ0 = 0.5, decay 50 and ε_w = 0.2 are not paper values.
 """
 
@@ -71,7 +75,8 @@ class EGRSD(Algorithm):
         eps: added to the reward std.
         gate_min: g_min ∈ [0, 1], the gate's floor (1 disables the gate: rlsd).
         lookahead: K ≥ 0 following real tokens averaged into the gate's entropy (> 0: CL-EGRSD).
-        vocab_size: V for the log V normalisation; 0 normalises by the batch's largest entropy.
+        vocab_size: V for the log V normalisation; 0: the model's (filled in by ``creditzoo
+            fit``), or the batch's largest entropy where V is unknown.
     """
 
     lambda_init: float = param(0.5, ge=0.0, le=1.0)

@@ -124,3 +124,21 @@ def test_attributes() -> None:
     assert algo.components == frozenset()
     assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")
     assert (algo.gate_min, algo.lookahead, algo.vocab_size, algo.lambda_init) == (0.2, 0, 0, 0.5)
+
+
+def test_fit_fills_the_models_vocabulary_size() -> None:
+    """``creditzoo fit`` gives EGRSD the model's V when ``vocab_size`` is left at 0."""
+    from creditzoo.compose import algorithm_from_config, fill_vocab_size, model_vocab_size
+    from creditzoo.models.factory import build_model
+    from creditzoo.testing import fit_config
+
+    policy, _ = build_model("tiny")
+    v = model_vocab_size(policy)
+    assert v == policy.get_output_embeddings().weight.shape[0]  # the logits' width
+    assert algorithm_from_config(fit_config(["algorithm=egrsd"]), vocab_size=v).vocab_size == v
+    assert algorithm_from_config(fit_config(["algorithm=egrsd"])).vocab_size == 0  # unknown
+    chosen = fit_config(["algorithm=egrsd", "algorithm.vocab_size=50"])
+    assert algorithm_from_config(chosen, vocab_size=v).vocab_size == 50  # the user's stands
+    grpo = algorithm_from_config(fit_config(["algorithm=grpo"]), vocab_size=v)
+    assert fill_vocab_size(grpo, v) is grpo  # no such parameter: untouched
+    assert model_vocab_size(torch.nn.Linear(2, 2)) is None
