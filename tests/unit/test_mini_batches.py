@@ -152,9 +152,10 @@ def test_several_mini_batches_step_each_and_clip_from_the_second(tmp_path, monke
         # The first mini-batch is on-policy (ratio 1): the clip cannot act there.
         torch.testing.assert_close(first["logp"], first["old"], atol=1e-4, rtol=0)
         assert first["clipped"] == 0
-    # After a step the second mini-batch's ratio moved, and the clip acted.
-    assert any(calls[i]["clipped"] > 0 for i in (1, 3))
-    assert not torch.allclose(calls[1]["logp"], calls[1]["old"], atol=1e-3)
+    # After a step (a first mini-batch with signal) the second one's ratio moved: the clip acted.
+    clipped = [i for i in (1, 3) if calls[i]["clipped"] > 0]
+    assert clipped
+    assert all(not torch.allclose(calls[i]["logp"], calls[i]["old"], atol=1e-3) for i in clipped)
 
 
 def test_mini_batches_split_whole_groups() -> None:
