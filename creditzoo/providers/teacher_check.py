@@ -67,19 +67,23 @@ def contrast(batch: RolloutBatch) -> tuple[Tensor, Tensor]:
 
 
 def measure(batch: RolloutBatch, correct: Tensor) -> dict[str, dict[str, Any]] | None:
-    """The check's figures per signal, or None when the batch lacks correct or wrong rows."""
-    if batch.teacher_logprobs is None or correct.all() or not correct.any():
+    """The check's figures per signal, or None when the batch lacks correct or wrong rows
+    (among the rows that have their positive context)."""
+    # Rows whose context does not exist (``teacher_mask`` False) were scored under a fallback.
+    keep = batch.teacher_mask if batch.teacher_mask is not None else torch.ones_like(correct)
+    kept = correct[keep]
+    if batch.teacher_logprobs is None or kept.all() or not kept.any():
         return None
-    mask = batch.response_mask
-    teacher = row_mean(batch.teacher_logprobs, mask)
-    student = row_mean(batch.logprobs, mask)
+    mask = batch.response_mask[keep]
+    teacher = row_mean(batch.teacher_logprobs[keep], mask)
+    student = row_mean(batch.logprobs[keep], mask)
     out = {
         "positive": {
             "teacher_logprob": float(teacher.mean()),
             "student_logprob": float(student.mean()),
-            "auroc": auroc(teacher - student, correct),
-            "n_correct": int(correct.sum()),
-            "n_wrong": int((~correct).sum()),
+            "auroc": auroc(teacher - student, kept),
+            "n_correct": int(kept.sum()),
+            "n_wrong": int((~kept).sum()),
         }
     }
     if batch.neg_teacher_logprobs is not None and batch.neg_mask is not None:

@@ -92,3 +92,13 @@ def test_a_good_teacher_passes() -> None:
 def test_mode_is_validated() -> None:
     with pytest.raises(ConfigError, match=r"teacher\.check must be one of warn, strict, off"):
         TeacherCheck({"positive": "answer"}, "loud")
+
+
+def test_rows_without_their_context_are_left_out() -> None:
+    # Row 1 (correct) had no valid context: without it, correct {0.5} vs wrong {−1, −2} → 1.0;
+    # with it (Δ −3 on a correct row) the AUROC would be 0.5.
+    batch = _batch([[-0.5, -0.5], [-4.0, -4.0], [-2.0, -2.0], [-3.0, 9.0]]).replace(
+        teacher_mask=torch.tensor([True, False, True, True])
+    )
+    pos = measure(batch, CORRECT)["positive"]
+    assert pos["auroc"] == 1.0 and (pos["n_correct"], pos["n_wrong"]) == (1, 2)
