@@ -112,6 +112,7 @@ class BenchSource:
     """The benchmark's prompts as a creditzoo data source (``data.name=bench``)."""
 
     name = "bench"
+    splits = ("id",)  # one held-out split (eval.splits=[id] in the job config)
 
     def __init__(self, seed: int = 0, **_) -> None:
         self.seed = seed

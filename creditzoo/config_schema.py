@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
-import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from creditzoo.algorithms.base import param
 from creditzoo.errors import ConfigError
+from creditzoo.params import describe, matches, param, range_violation
 
 # ----------------------------------------------------------------------------- sections
 
@@ -208,18 +206,8 @@ def check_schema(schema: type, values: dict[str, Any], prefix: str = "") -> None
 
 def check_range(key: str, value: Any, f: dataclasses.Field) -> None:
     """The range declared with ``param(...)`` holds, or a ``ConfigError`` states it."""
-    bounds = f.metadata.get("bounds", {})
-    allow = f.metadata.get("allow")
-    if value is None or isinstance(value, bool) or not (bounds or allow):
-        return
-    ok = not (isinstance(value, float) and math.isnan(value))
-    ok = ok and all(_HOLDS[k](value, b) for k, b in bounds.items())
-    if ok and allow is not None:
-        ok = bool(allow[0](value))
-    if not ok:
-        described = " and ".join(f"{_SYMBOL[k]} {b:g}" for k, b in bounds.items())
-        if allow is not None:
-            described = f"{described} and {allow[1]}" if described else allow[1]
+    described = range_violation(value, f)
+    if described is not None:
         raise ConfigError(f"{key} must be {described}, got {value!r}{_example(key, f)}")
 
 
@@ -230,70 +218,6 @@ def _example(key: str, f: dataclasses.Field) -> str:
     value = f.default
     shown = "[" + ",".join(map(str, value)) + "]" if isinstance(value, tuple) else value
     return f" (e.g. {key}={shown}, the default)"
-
-
-_SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
-_HOLDS = {
-    "ge": lambda v, b: v >= b,
-    "gt": lambda v, b: v > b,
-    "le": lambda v, b: v <= b,
-    "lt": lambda v, b: v < b,
-}
-
-
-def matches(value: Any, hint: Any) -> bool:
-    """Whether ``value`` (as YAML or a command line gives it) is of type ``hint``."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return True
-    if origin is Literal:
-        return value in args
-    if origin in (typing.Union, types.UnionType):
-        return any(matches(value, h) for h in args)
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(map(matches, value, args))
-        return all(matches(v, args[0]) for v in value) if args else True
-    if origin is dict:
-        return isinstance(value, dict)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True
-
-
-def describe(hint: Any) -> str:
-    """``hint`` in words, for messages."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Literal:
-        return "one of " + ", ".join(str(a) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(describe(h) for h in args)
-    if hint is type(None):
-        return "null"
-    if hint is float:
-        return "a number"
-    if hint is int:
-        return "an integer"
-    if hint is bool:
-        return "true or false"
-    if hint is str:
-        return "a string"
-    if origin is tuple and args and args[-1] is not Ellipsis:
-        return f"[{', '.join(describe(a) for a in args)}]"
-    if origin in (list, tuple):
-        item = describe(args[0]) if args else "anything"
-        return f"a list (each {item})"
-    return getattr(hint, "__name__", str(hint))
 
 
 def _section(hint: Any) -> type | None:

@@ -11,13 +11,14 @@ loop read it without instantiating anything, and the loop never asks for an algo
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from creditzoo.errors import ConfigError
+from creditzoo.params import describe, matches, range_violation
+from creditzoo.params import param as param  # re-exported: algorithm files declare ranges
 from creditzoo.registry import Registry
 from creditzoo.types import OPTIONAL_FIELDS, Credit, RolloutBatch
 
@@ -99,54 +100,12 @@ class Algorithm:
 
 
 # ----------------------------------------------------------------------------- parameters
-def param(
-    default: Any,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    lt: float | None = None,
-    allow: Callable[[Any], bool] | None = None,
-    allowed: str | None = None,
-) -> Any:
-    """A parameter field with its range: ``lambda_init: float = param(0.5, ge=0, le=1)``.
-
-    ``None`` always passes (for optional parameters); ``allow`` is a further predicate whose
-    meaning ``allowed`` states in the error (e.g. ``allowed="0 or ≥ 2"``)."""
-    bounds = {"ge": ge, "gt": gt, "le": le, "lt": lt}
-    meta = {"bounds": {k: v for k, v in bounds.items() if v is not None}}
-    if allow is not None:
-        meta["allow"] = (allow, allowed or "an allowed value")
-    return dataclasses.field(default=default, metadata=meta)
-
-
-_SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<"}
-_HOLDS = {
-    "ge": lambda v, b: v >= b,
-    "gt": lambda v, b: v > b,
-    "le": lambda v, b: v <= b,
-    "lt": lambda v, b: v < b,
-}
-
-
 def check_parameters(algo: Algorithm) -> None:
     """Every declared range holds, or one ``ConfigError`` names the parameter and its range."""
     for f in dataclasses.fields(algo):  # type: ignore[arg-type]
         value = getattr(algo, f.name)
-        if value is None or isinstance(value, bool) or not f.metadata:
-            continue
-        bounds = f.metadata.get("bounds", {})
-        ok = isinstance(value, (int, float)) and not (
-            isinstance(value, float) and math.isnan(value)
-        )
-        ok = ok and all(_HOLDS[k](value, b) for k, b in bounds.items())
-        allow = f.metadata.get("allow")
-        if ok and allow is not None:
-            ok = bool(allow[0](value))
-        if not ok:
-            described = " and ".join(f"{_SYMBOL[k]} {b:g}" for k, b in bounds.items())
-            if allow is not None:
-                described = f"{described} and {allow[1]}" if described else allow[1]
+        described = range_violation(value, f)
+        if described is not None:
             raise ConfigError(
                 f"algorithm {algo.name!r}: {f.name} must be {described}, got {value!r} "
                 f"(set algorithm.{f.name}=<value>)"
@@ -235,9 +194,9 @@ def build_algorithm(name: str, **params: Any) -> Algorithm:
                 f"algorithm {name!r} has no parameter {key!r}.{close} "
                 f"Its parameters: {', '.join(known) or '(none)'}"
             )
-        if not _matches(value, hints.get(key)):
+        if not matches(value, hints.get(key, Any)):
             raise ConfigError(
-                f"algorithm {name!r} parameter {key!r} expects {_describe(hints[key])}, got "
+                f"algorithm {name!r} parameter {key!r} expects {describe(hints[key])}, got "
                 f"{value!r} (set algorithm.{key}=<value>)"
             )
     return cls(**params)
@@ -248,36 +207,3 @@ def _close(key: str, known: dict[str, Any]) -> str:
 
     match = difflib.get_close_matches(key, list(known), n=1)
     return f" Did you mean {match[0]!r}?" if match else ""
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    import types
-
-    origin = typing.get_origin(hint)
-    if hint is None or hint is Any:
-        return True
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(hint, type):
-        return isinstance(value, hint)
-    return True  # generics we do not check (e.g. tuple[int, ...])
-
-
-def _describe(hint: Any) -> str:
-    if typing.get_origin(hint) is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    import types
-
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return "null"
-    return getattr(hint, "__name__", str(hint))

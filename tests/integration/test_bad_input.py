@@ -48,7 +48,7 @@ CASES = [
     ),
     (
         ["fit", "algorithm=rlsd", "algorithm.epsilon_w=abc"],
-        "creditzoo fit: algorithm 'rlsd' parameter 'epsilon_w' expects float, got 'abc' "
+        "creditzoo fit: algorithm 'rlsd' parameter 'epsilon_w' expects a number, got 'abc' "
         "(set algorithm.epsilon_w=<value>)",
     ),
     (
