@@ -1,4 +1,4 @@
-"""`creditzoo fit`: build every component from the resolved config and train."""
+"""`creditzoo fit`: check the config, build the run (`compose`), train, evaluate, record."""
 
 from __future__ import annotations
 
