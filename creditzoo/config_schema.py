@@ -67,7 +67,7 @@ class OptimSettings:
     betas: tuple[float, float] = param(
         (0.9, 0.99), allow=lambda b: all(0 <= x < 1 for x in b), allowed="two numbers in [0, 1)"
     )
-    max_grad_norm: float = param(1.0, gt=0)
+    max_grad_norm: float = param(1.0, ge=0)  # 0: no gradient clipping
 
 
 @dataclass

@@ -188,7 +188,7 @@ def test_list_describes_algorithms_without_building_them(tmp_path: Path) -> None
         "      requires:   teacher_topk_ids, teacher_topk_logprobs",
         "      teacher:    context=solution, weights=fixed",
         "      components: distill",
-        "      parameters: beta=0.0, token_clip=0.05, top_k=100",
+        "      parameters: beta=0.5, token_clip=None, top_k=None",
     ]
     assert "\n  opsd-sampled\n      requires:   teacher_logprobs\n" in out
     for section in ("models:", "data:", "benchmarks:", "rollout engines:", "verifiers:"):
