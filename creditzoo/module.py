@@ -215,11 +215,14 @@ class RLVRModule(L.LightningModule):
             **{f"algo/{k}": float(v) for k, v in credit.metrics.items()},
             **{f"rollout/{k}": v for k, v in sampler_metrics(self.sampler).items()},
         }
-        for provider, _ in self.plan:
-            metrics |= {k: float(v) for k, v in provider.metrics(inputs, rollout).items()}
         # Several ranks: each value is the mean over ranks (one all-reduce per key).
         sync = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=True, batch_size=len(verdicts), sync_dist=sync)
+        # A provider may report a key on one rank only (the teacher check, once it has a batch
+        # with both outcomes): an all-reduce per key would then pair different keys across
+        # ranks, so these are rank 0's values, unsynced.
+        own = {k: float(v) for p, _ in self.plan for k, v in p.metrics(inputs, rollout).items()}
+        self.log_dict(own, on_step=True, batch_size=len(verdicts), sync_dist=False)
         self.log("acc", metrics["reward/accuracy"], prog_bar=True, logger=False)
         self.log("reward", metrics["reward/mean"], prog_bar=True, logger=False)
         if self.settings.log_samples_every and step % self.settings.log_samples_every == 0:
