@@ -79,6 +79,7 @@ class RLVRModule(L.LightningModule):
             fields = (provider.provides & needed) - {f for _, fs in self.plan for f in fs}
             if fields:
                 self.plan.append((provider, frozenset(fields)))
+        self._wants_entropies = any("entropies" in fields for _, fields in self.plan)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
 
     # ----------------------------------------------------------------- Lightning plumbing
@@ -165,7 +166,7 @@ class RLVRModule(L.LightningModule):
         with _timed(timings, "score"):
             if self._single_pass(seqs):
                 train_scores = self._score_for_update(seqs, slice(0, seqs.num_rows), None)
-                ent = train_scores.entropy if "entropies" in self._planned() else None
+                ent = train_scores.entropy if self._wants_entropies else None
                 behaviour = (
                     train_scores.logprobs.detach().cpu(),
                     None if ent is None else ent.cpu(),
@@ -193,9 +194,6 @@ class RLVRModule(L.LightningModule):
             if provider.needs_verdicts == needs_verdicts:
                 out |= provider.score(inputs, fields)
         return out
-
-    def _planned(self) -> frozenset[str]:
-        return frozenset().union(*(fields for _, fields in self.plan))
 
     def _log_step(self, step, inputs: StepInputs, rollout, credit: Credit, stats, timings) -> None:
         seqs, verdicts = inputs.seqs, inputs.verdicts

@@ -1,7 +1,8 @@
 """CEPO — RLSD's evidence weight with a wrong-answer teacher in place of the student.
 
 Paper: "CEPO: RLVR Self-Distillation using Contrastive Evidence Policy Optimization",
-arXiv 2605.19436 (code: ahmedheakl/CEPO ``apply_cepo_weighting``).
+arXiv 2605.19436 (code: ahmedheakl/CEPO ``verl/trainer/core_algos.py: apply_cepo_weighting``;
+the negative's selection: ``verl/trainer/ray_trainer.py: _build_cepo_teacher_batch``).
 
 Formula (per row i, token t; no grad anywhere):
   A_i      = GRPO outcome advantage (``scale_rewards``, ``eps`` as in grpo)

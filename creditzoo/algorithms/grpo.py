@@ -4,6 +4,8 @@ Papers:
   "DeepSeekMath: Pushing the Limits of Mathematical Reasoning in Open Language Models",
   arXiv 2402.03300 (GRPO); "Understanding R1-Zero-Like Training: A Critical Perspective",
   arXiv 2503.20783 (Dr. GRPO: no std division, constant loss normaliser).
+Reference code: volcengine/verl ``verl/trainer/ppo/core_algos.py:
+compute_grpo_outcome_advantage`` (``norm_adv_by_std_in_grpo=False`` is Dr. GRPO).
 
 Formula (one scalar per response, broadcast over its tokens):
   A_i = (R_i − mean_{j∈g(i)} R_j) / (std + eps)      std unbiased, over the group or the batch

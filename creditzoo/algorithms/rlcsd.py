@@ -1,7 +1,8 @@
 """RLCSD — additive, sign-preserving token residual from a correct-vs-wrong-context teacher.
 
 Paper: "RL with Contrastive On-Policy Self-Distillation", arXiv 2606.11709 (code: THU-BPM/RLCSD
-``compute_policy_loss_rlcsd`` and ``src/self_distill_main.py``; line-by-line trace in
+``third_party/verl/verl/trainer/ppo/core_algos.py: compute_policy_loss_rlcsd`` and
+``src/self_distill_main.py``; line-by-line trace in
 research/rlcsd-exact.md §1).
 
 Contexts (``creditzoo.providers.contexts``, drawn per row with a generator seeded by (seed, step,

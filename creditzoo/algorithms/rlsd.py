@@ -1,7 +1,8 @@
 """RLSD — RLVR with self-distillation: the verifier sets the direction, a teacher the magnitude.
 
 Paper: "Self-Distilled RLVR", arXiv 2604.03128 (no official code; formula as implemented by
-ahmedheakl/CEPO ``apply_rlsd_reweighting`` and THU-BPM/RLCSD ``compute_policy_loss_rlsd``).
+ahmedheakl/CEPO ``verl/trainer/core_algos.py: apply_rlsd_reweighting`` and THU-BPM/RLCSD
+``third_party/verl/verl/trainer/ppo/core_algos.py: compute_policy_loss_rlsd``).
 
 Formula (per row i, token t; no grad anywhere):
   A_i      = GRPO outcome advantage (``scale_rewards``, ``eps`` as in grpo)
