@@ -14,28 +14,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from leaderboard_sweep import EXTRA  # the committed sweep's per-algorithm overrides
+
 ROOT = Path(__file__).resolve().parents[1]
-# The committed sweep's per-algorithm overrides (benchmarks/leaderboard_sweep.py).
-EXTRA = {"opsd": ["teacher.context=answer"]}
+
+
+def committed(algo: str, seed: int) -> dict:
+    path = ROOT / "leaderboard" / "results" / f"{algo}_s{seed}" / "results.json"
+    return json.loads(path.read_text())
 
 
 def run(algo: str, seed: int, out: Path) -> Path:
+    """One fit with the committed run's settings and torch thread count (float reduction order
+    depends on it, so another count gives other, equally valid, numbers)."""
     run_dir = out / f"{algo}_s{seed}"
     if not (run_dir / "results.json").exists():
+        threads = committed(algo, seed)["machine"]["torch_threads"]
         cmd = [sys.executable, "-m", "creditzoo", "fit", "+experiment=leaderboard"]
         cmd += [f"algorithm={algo}", f"seed={seed}", f"output_dir={run_dir}", *EXTRA.get(algo, [])]
-        subprocess.run(cmd, check=True, cwd=ROOT)
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        subprocess.run(cmd, check=True, cwd=ROOT, env=env)
     return run_dir / "results.json"
 
 
 def compare(algo: str, seed: int, fresh: Path) -> list[str]:
-    old = json.loads(
-        (ROOT / "leaderboard" / "results" / f"{algo}_s{seed}" / "results.json").read_text()
-    )
+    old = committed(algo, seed)
     new = json.loads(fresh.read_text())
     rows = []
     for split in ("id", "ood"):

@@ -122,9 +122,7 @@ class RLVRModule(L.LightningModule):
         with _timed(timings, "credit"):
             credit = self.algorithm(rollout)
         with _timed(timings, "update"):
-            stats = self._update(inputs.seqs, rollout, credit, train_scores)
-        for provider, _ in self.plan:
-            provider.on_optimizer_step(step + 1)
+            stats = self._update(step, inputs.seqs, rollout, credit, train_scores)
         timings["step"] = time.perf_counter() - t_step
         self.train_seconds += timings["step"]
         self.tokens_generated += int(inputs.seqs.response_mask.sum())
@@ -228,6 +226,7 @@ class RLVRModule(L.LightningModule):
 
     def _update(
         self,
+        step: int,
         seqs: Sequences,
         rollout: RolloutBatch,
         credit: Credit,
@@ -239,7 +238,10 @@ class RLVRModule(L.LightningModule):
         log-probs of the rollout, scored before the first step: from the second mini-batch on
         the ratio differs from 1 and the PPO clip can act. With M = 1 this is one step over the
         whole batch. ``train_scores``: the training forward when ``_rollout`` already ran it
-        (single-pass, M = 1 only). Returns the step's loss, policy and entropy statistics."""
+        (single-pass, M = 1 only). After each optimizer step the providers' hooks see the
+        number of optimizer steps done (``step·M + i + 1``), so a teacher snapshot every k
+        steps or an EMA teacher counts optimizer steps, as the references do. Returns the
+        step's loss, policy and entropy statistics."""
         totals, sums = PolicyLossStats(), _StepSums()
         chunks = self._mini_batches(seqs.num_rows)
         for i, chunk in enumerate(chunks):
@@ -248,6 +250,8 @@ class RLVRModule(L.LightningModule):
             with _counted(self.optimizers(), i == len(chunks) - 1) as opt:
                 self._step(opt, seqs, rollout, credit, chunk, train_scores, totals, sums)
             train_scores = None
+            for provider, _ in self.plan:
+                provider.on_optimizer_step(step * len(chunks) + i + 1)
         self.sampler.sync_weights(self.policy)
         return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(
             totals.tokens, len(chunks)

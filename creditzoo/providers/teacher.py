@@ -1,7 +1,7 @@
 """The privileged teacher: its weights, and the passes that score the responses under contexts.
 
 Weights (``TeacherSpec.weights``, overridable by ``teacher.weights``): live (the current policy),
-fixed (the initial policy), snapshot (copied every ``sync_every`` steps), ema
+fixed (the initial policy), snapshot (copied every ``sync_every`` optimizer steps), ema
 (θ_T ← d·θ_T + (1−d)·θ). Contexts: ``creditzoo.providers.contexts``.
 
 All teacher prompts of a step — the positive context of every row and each row's wrong-answer

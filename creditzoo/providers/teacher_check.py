@@ -1,8 +1,9 @@
 """Does the teacher read its context? A check on the first batch of every run.
 
 A privileged teacher is only useful if the context changes its predictions in the direction of
-the outcome. For each context a run uses, on the first batch that holds both correct and wrong
-responses:
+the outcome. For each context a run uses, on the rows of the first steps pooled until they hold
+``MIN_PER_CLASS`` correct and as many wrong responses (at most ``MAX_TRIES`` steps; then on what
+they hold, if both outcomes are there), leaving out rows that lack their context:
 
   teacher_logprob, student_logprob  mean log-prob per response token under each (nats)
   auroc   how well the per-response mean signal ranks correct above wrong responses:
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -33,7 +35,8 @@ log = logging.getLogger("creditzoo")
 MODES = ("warn", "strict", "off")
 MIN_AUROC = 0.6
 MAX_CONFIDENCE_GAP = 1.0  # nats per token
-MAX_TRIES = 5  # steps to wait for a batch with both correct and wrong responses
+MIN_PER_CLASS = 8  # correct and wrong responses pooled before the check is made
+MAX_TRIES = 10  # steps pooled at most; then the check uses what it has (both outcomes needed)
 
 
 def auroc(scores: Tensor, labels: Tensor) -> float | None:
@@ -66,33 +69,76 @@ def contrast(batch: RolloutBatch) -> tuple[Tensor, Tensor]:
     return row_mean(e, batch.response_mask), has
 
 
-def measure(batch: RolloutBatch, correct: Tensor) -> dict[str, dict[str, Any]] | None:
-    """The check's figures per signal, or None when the batch lacks correct or wrong rows
-    (among the rows that have their positive context)."""
+@dataclass(frozen=True)
+class RowSignals:
+    """Per-response figures of the rows that have their positive context, ``[n]`` each.
+
+    ``contrast`` is NaN on rows without a wrong-answer context (None when the run has none)."""
+
+    correct: Tensor
+    teacher: Tensor
+    student: Tensor
+    contrast: Tensor | None
+
+    def __add__(self, other: RowSignals) -> RowSignals:
+        both = self.contrast is not None and other.contrast is not None
+        return RowSignals(
+            torch.cat([self.correct, other.correct]),
+            torch.cat([self.teacher, other.teacher]),
+            torch.cat([self.student, other.student]),
+            torch.cat([self.contrast, other.contrast]) if both else None,
+        )
+
+    def counts(self) -> tuple[int, int]:
+        return int(self.correct.sum()), int((~self.correct).sum())
+
+
+def row_signals(batch: RolloutBatch, correct: Tensor) -> RowSignals | None:
+    """The batch's ``RowSignals`` (None without a teacher pass)."""
+    if batch.teacher_logprobs is None:
+        return None
     # Rows whose context does not exist (``teacher_mask`` False) were scored under a fallback.
     keep = batch.teacher_mask if batch.teacher_mask is not None else torch.ones_like(correct)
-    kept = correct[keep]
-    if batch.teacher_logprobs is None or kept.all() or not kept.any():
-        return None
     mask = batch.response_mask[keep]
-    teacher = row_mean(batch.teacher_logprobs[keep], mask)
-    student = row_mean(batch.logprobs[keep], mask)
+    score = None
+    if batch.neg_teacher_logprobs is not None and batch.neg_mask is not None:
+        e, has = contrast(batch)
+        score = torch.where(has, e, torch.nan)[keep]
+    return RowSignals(
+        correct[keep],
+        row_mean(batch.teacher_logprobs[keep], mask),
+        row_mean(batch.logprobs[keep], mask),
+        score,
+    )
+
+
+def figures(rows: RowSignals) -> dict[str, dict[str, Any]] | None:
+    """The check's figures per signal, or None unless both correct and wrong rows are present."""
+    n_correct, n_wrong = rows.counts()
+    if not n_correct or not n_wrong:
+        return None
     out = {
         "positive": {
-            "teacher_logprob": float(teacher.mean()),
-            "student_logprob": float(student.mean()),
-            "auroc": auroc(teacher - student, kept),
-            "n_correct": int(kept.sum()),
-            "n_wrong": int((~kept).sum()),
+            "teacher_logprob": float(rows.teacher.mean()),
+            "student_logprob": float(rows.student.mean()),
+            "auroc": auroc(rows.teacher - rows.student, rows.correct),
+            "n_correct": n_correct,
+            "n_wrong": n_wrong,
         }
     }
-    if batch.neg_teacher_logprobs is not None and batch.neg_mask is not None:
-        score, has = contrast(batch)
+    if rows.contrast is not None:
+        has = ~rows.contrast.isnan()  # the rows the algorithm contrasts: both contexts exist
         out["contrast"] = {
-            "auroc": auroc(score[has], correct[has]),
+            "auroc": auroc(rows.contrast[has], rows.correct[has]),
             "rows_with_negatives": int(has.sum()),
         }
     return out
+
+
+def measure(batch: RolloutBatch, correct: Tensor) -> dict[str, dict[str, Any]] | None:
+    """``figures`` of one batch."""
+    rows = row_signals(batch, correct)
+    return None if rows is None else figures(rows)
 
 
 class TeacherCheck:
@@ -110,16 +156,23 @@ class TeacherCheck:
         self.mode = mode
         self.result: dict[str, Any] | None = None
         self.tries = 0
+        self.pooled: RowSignals | None = None
 
     def __call__(self, batch: RolloutBatch, correct: Tensor) -> dict[str, float]:
         """Metrics to log at this step (the check's figures, once)."""
         if self.mode == "off" or self.result is not None or self.tries >= MAX_TRIES:
             return {}
         self.tries += 1
-        figures = measure(batch, correct)
-        if figures is None:
+        rows = row_signals(batch, correct)
+        if rows is None:
             return {}
-        self.result = {"step": batch.step, **self._named(figures)}
+        self.pooled = rows if self.pooled is None else self.pooled + rows
+        if min(self.pooled.counts()) < MIN_PER_CLASS and self.tries < MAX_TRIES:
+            return {}
+        found = figures(self.pooled)
+        if found is None:
+            return {}
+        self.result = {"step": batch.step, "batches": self.tries, **self._named(found)}
         problems = self.problems()
         self.result["ok"] = not problems
         if problems:
@@ -129,7 +182,7 @@ class TeacherCheck:
             log.warning(message)
         return {
             f"teacher_check/{signal}/{k}": float(v)
-            for signal, fig in figures.items()
+            for signal, fig in found.items()
             for k, v in fig.items()
             if v is not None
         }
@@ -144,8 +197,8 @@ class TeacherCheck:
         assert self.result is not None
         fix = (
             "the model may never have seen this context's format: pick a context it was "
-            "trained to read (teacher.context=answer on the tiny model), or adapt "
-            "data.privileged_templates; teacher.check=off silences this"
+            "trained to read (teacher.context=…), or write data.privileged_templates in a "
+            "form it knows; teacher.check=off silences this"
         )
         out = []
         pos = self.result["positive"]

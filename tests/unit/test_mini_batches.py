@@ -36,9 +36,11 @@ SMALL = [
 
 
 # The loop's one-step update as it was before mini-batches (commit cb60d91), verbatim but for
-# reading the settings from the config schema.
+# reading the settings from the config schema, the rollout step as first argument, and the
+# providers' per-step hook, which the loop then ran right after the update.
 def _update_before_mini_batches(
     self,
+    step: int,
     seqs: Sequences,
     rollout: RolloutBatch,
     credit: Credit,
@@ -92,6 +94,8 @@ def _update_before_mini_batches(
         )
     opt.step()
     self.sampler.sync_weights(self.policy)
+    for provider, _ in self.plan:
+        provider.on_optimizer_step(step + 1)
     return {f"loss/{k}": v for k, v in totals.means().items()} | sums.logged(totals.tokens)
 
 
@@ -116,9 +120,9 @@ def test_several_mini_batches_step_each_and_clip_from_the_second(tmp_path, monke
     rollouts: list[torch.Tensor] = []
     original_update, original_loss = RLVRModule._update, module.micro_batch_loss
 
-    def update(self, seqs, rollout, credit, train_scores=None):
+    def update(self, step, seqs, rollout, credit, train_scores=None):
         rollouts.append(rollout.logprobs.clone())
-        return original_update(self, seqs, rollout, credit, train_scores)
+        return original_update(self, step, seqs, rollout, credit, train_scores)
 
     def loss(logp, gathered, old_logp, advantages, mask, weights, *args, **kwargs):
         out = original_loss(logp, gathered, old_logp, advantages, mask, weights, *args, **kwargs)
@@ -136,19 +140,21 @@ def test_several_mini_batches_step_each_and_clip_from_the_second(tmp_path, monke
     monkeypatch.setattr(RLVRModule, "_update", update)
     monkeypatch.setattr(module, "micro_batch_loss", loss)
     # A large lr, so that the first step moves the policy past the clip range.
-    ckpt = _state(tmp_path, ["loss.mini_batches=2", "lr=0.05", "loss.single_pass=true"])
+    # 8 prompts, so that the first step's mini-batches both hold mixed groups (a gradient).
+    overrides = ["prompts_per_step=8", "loss.mini_batches=2", "lr=0.05", "loss.single_pass=true"]
+    ckpt = _state(tmp_path, overrides)
     assert ckpt["global_step"] == 2  # one trainer step per rollout batch, whatever M
     assert len(calls) == 4  # 2 rollout steps × 2 mini-batches, each one micro-batch
     for step in range(2):
         first, second = calls[2 * step], calls[2 * step + 1]
-        # Whole groups, contiguous: 4 groups of 4 rows → rows 0–7, then 8–15.
-        assert (first["rows"], second["rows"]) == (slice(0, 8), slice(8, 16))
+        # Whole groups, contiguous: 8 groups of 4 rows → rows 0–15, then 16–31.
+        assert (first["rows"], second["rows"]) == (slice(0, 16), slice(16, 32))
         # Each mini-batch is normalised over its own tokens (token_mean: Σ w = 1).
         assert first["weight_sum"] == pytest.approx(1.0)
         assert second["weight_sum"] == pytest.approx(1.0)
         # Both use the behaviour log-probs scored before the first step.
-        assert torch.equal(first["old"], rollouts[step][0:8])
-        assert torch.equal(second["old"], rollouts[step][8:16])
+        assert torch.equal(first["old"], rollouts[step][0:16])
+        assert torch.equal(second["old"], rollouts[step][16:32])
         # The first mini-batch is on-policy (ratio 1): the clip cannot act there.
         torch.testing.assert_close(first["logp"], first["old"], atol=1e-4, rtol=0)
         assert first["clipped"] == 0
@@ -169,3 +175,20 @@ def test_mini_batches_split_whole_groups() -> None:
     assert chunks(20, 4, 3) == [slice(0, 8), slice(8, 16), slice(16, 20)]
     with pytest.raises(ConfigError, match="mini_batches"):
         chunks(8, 4, 3)
+
+
+def test_teacher_hooks_count_optimizer_steps(tmp_path, monkeypatch) -> None:
+    # A snapshot every k steps or an EMA teacher follows optimizer steps, as in the references:
+    # 2 rollout steps × M=2 → hooks see 1, 2, 3, 4 (one call per optimizer step).
+    from creditzoo.providers.teacher import TeacherWeights
+
+    seen: list[int] = []
+    original = TeacherWeights.after_step
+
+    def after_step(self, steps_done: int) -> None:
+        seen.append(steps_done)
+        original(self, steps_done)
+
+    monkeypatch.setattr(TeacherWeights, "after_step", after_step)
+    _state(tmp_path, ["algorithm=rlsd", "loss.mini_batches=2"])
+    assert seen == [1, 2, 3, 4]

@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from creditzoo.errors import ConfigError
+from creditzoo.providers import teacher_check
 from creditzoo.providers.teacher_check import TeacherCheck, auroc, contrast, measure
 from creditzoo.types import RolloutBatch
+
+
+@pytest.fixture(autouse=True)
+def _one_row_per_class_is_enough(monkeypatch) -> None:
+    # The hand-made batches hold 2 correct and 2 wrong rows; pooling has its own test.
+    monkeypatch.setattr(teacher_check, "MIN_PER_CLASS", 1)
 
 
 def test_auroc_hand_computed() -> None:
@@ -102,3 +109,29 @@ def test_rows_without_their_context_are_left_out() -> None:
     )
     pos = measure(batch, CORRECT)["positive"]
     assert pos["auroc"] == 1.0 and (pos["n_correct"], pos["n_wrong"]) == (1, 2)
+
+
+def test_rows_are_pooled_until_each_outcome_has_enough(monkeypatch) -> None:
+    # 2 correct + 2 wrong rows per step, 3 per class needed → decided at the second step, over
+    # the 8 pooled rows. Δ (student −1): correct {0.5, 0.75, −2, −2}, wrong {−1, −2, −2, −2}.
+    # 16 pairs: 0.5 and 0.75 beat all four (8); each −2 loses to −1 and ties three −2 (1.5 each,
+    # 3) → AUROC 11/16.
+    monkeypatch.setattr(teacher_check, "MIN_PER_CLASS", 3)
+    check = TeacherCheck({"positive": "answer"})
+    first = _batch([[-0.5, -0.5], [0.0, -0.5], [-2.0, -2.0], [-3.0, 9.0]])
+    second = _batch([[-3.0, -3.0], [-3.0, -3.0], [-3.0, -3.0], [-3.0, 9.0]]).replace(step=1)
+    assert check(first, CORRECT) == {} and check.result is None
+    logged = check(second, CORRECT)
+    assert logged["teacher_check/positive/auroc"] == pytest.approx(11 / 16)
+    assert check.result["batches"] == 2 and check.result["step"] == 1
+    assert (check.result["positive"]["n_correct"], check.result["positive"]["n_wrong"]) == (4, 4)
+
+
+def test_after_max_tries_the_check_uses_what_it_has(monkeypatch) -> None:
+    monkeypatch.setattr(teacher_check, "MIN_PER_CLASS", 100)
+    monkeypatch.setattr(teacher_check, "MAX_TRIES", 2)
+    check = TeacherCheck({"positive": "answer"})
+    batch = _batch([[-0.5, -0.5], [0.0, -0.5], [-2.0, -2.0], [-3.0, 9.0]])
+    assert check(batch, CORRECT) == {}
+    assert check(batch, CORRECT)["teacher_check/positive/auroc"] == 1.0
+    assert check.result["batches"] == 2
