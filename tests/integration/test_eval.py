@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from creditzoo.eval.benchmarks import load_problems
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from creditzoo.eval.benchmarks import load_problems
 from test_fit_tiny import SMALL
 
-from creditzoo.eval.benchmarks import load_problems
 from creditzoo.fit import run_fit
 from creditzoo.testing import fit_config
 

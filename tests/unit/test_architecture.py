@@ -68,7 +68,8 @@ def test_no_import_circles() -> None:
         (m, d)
         for m, deps in graph.items()
         for d in deps
-        if d in graph and d != m
+        if d in graph
+        and d != m
         and not m.startswith(d + ".")
         and not d.startswith(m + ".")
         and reaches(d, m, {d})

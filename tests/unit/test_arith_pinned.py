@@ -8,10 +8,11 @@ import json
 import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 
 from creditzoo.data.datamodule import StepPrompts
-from creditzoo.data.sources import build_source
 from creditzoo.hydra_app import register_configs
+from creditzoo.tasks.fit_data import fit_data
 
 PINNED = {
     "train_seed0": "7a8c13d3cc2ab35d073ac6aaf2554c04669ca1f1a3479f6cb84175b1e5dc7534",
@@ -36,8 +37,13 @@ def cfg():
     GlobalHydra.instance().clear()
 
 
+def _data(cfg, seed: int):
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    return fit_data(plain["data"], plain["eval"], seed, prompt_tokens=len)
+
+
 def _source(cfg, seed: int):
-    return build_source(cfg.data.name, seed, **cfg.data.spec)
+    return _data(cfg, seed).stream
 
 
 def _template(cfg) -> str:
@@ -45,12 +51,11 @@ def _template(cfg) -> str:
 
 
 def _privileged(cfg) -> dict[str, str]:
-    return dict(cfg.data.privileged_templates)
+    return dict(_data(cfg, 0).task.privileged_templates)
 
 
 def _splits(cfg) -> dict[str, list]:
-    source = _source(cfg, cfg.seed)
-    return {s: source.test_split(s, cfg.eval.n) for s in cfg.eval.splits}
+    return _data(cfg, cfg.seed).eval_splits
 
 
 def _rows(problems) -> list:
@@ -86,3 +91,10 @@ def test_test_splits_are_pinned(cfg) -> None:
     splits = _splits(cfg)
     assert sorted(splits) == ["id", "ood"] and all(len(v) == 500 for v in splits.values())
     assert _digest({s: _rows(v) for s, v in splits.items()}) == PINNED["splits"]
+
+
+def test_composed_defaults_are_those_of_the_leaderboard(cfg) -> None:
+    assert cfg.max_new_tokens == 64 and cfg.eval.max_new_tokens == 64
+    assert cfg.data.privileged_templates_version == "arith-v1"
+    assert dict(cfg.data.privileged_templates) == _privileged(cfg)
+    assert dict(cfg.data.spec) == {"min_ops": 1, "max_ops": 4}
