@@ -70,6 +70,8 @@ def fit_data(
     task = training_task(data)
     eval_task = evaluation_task(task, eval_cfg.get("benchmark"))
     names = eval_split_names(eval_task, eval_cfg.get("splits"), "eval.splits")
+    # The training split first, so that missing data is reported for what the run trains on.
+    split = None if task.stream is not None else load_split(task, task.train_split())
     loaded = {s: load_split(eval_task, s, eval_cfg["n"]) for s in names}
     evals = {s: split.problems for s, split in loaded.items()}
     report: dict[str, Any] = {
@@ -77,10 +79,10 @@ def fit_data(
         "eval_task": eval_task.name,
         "eval_skipped_no_answer": {s: split.skipped_no_answer for s, split in loaded.items()},
     }
-    if task.stream is not None:  # generated: nothing to count (arith.py documents its overlap)
+    if split is None:  # generated: nothing to count (arith.py documents its overlap)
+        assert task.stream is not None
         report |= {"split": "train", "problems": None, "overlap": None}
         return FitData(task, task.stream(task, seed), eval_task, evals, report)
-    split = load_split(task, task.train_split())
     problems, too_long = drop_too_long(split.problems, prompt_tokens, data.get("max_prompt_tokens"))
     per_split, shared = overlap(problems, evals)
     kept = exclude(problems, shared) if data.get("exclude_eval") else problems

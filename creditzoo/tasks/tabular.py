@@ -158,7 +158,8 @@ def _read(task: Task, table: Table, split: str) -> Any:
                 f"{hub_split}): {type(err).__name__}. Offline, download it elsewhere and pass "
                 f"{key}.path=<file.jsonl, .json, .parquet or .csv> with {columns}."
             ) from None
-    wanted = [c for c in (table.question, table.answer, table.solution) if c]
+    # A task's default solution column is optional (a local copy may lack it); the user's is not.
+    wanted = [c for c in (table.question, table.answer, task.options.solution) if c]
     missing = [c for c in wanted if c.split(".")[0] not in ds.column_names]
     if missing:
         raise ConfigError(

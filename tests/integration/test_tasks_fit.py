@@ -145,3 +145,16 @@ def test_eval_benchmark_hf_on_parquet(files, tmp_path: Path):
     assert split["metrics"]["n"] == 5 and split["skipped_no_answer"] == 2
     assert [it["answer"] for it in split["items"]] == ["4", "6", "8", "10", "12"]
     assert record["prompt_template"] == "{problem}"
+
+
+def test_offline_named_task_says_which_file_and_columns(tmp_path: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "creditzoo", "fit", "data=gsm8k", f"output_dir={tmp_path}"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "creditzoo fit: data=gsm8k could not be loaded from the hub (openai/gsm8k, split train): "
+        "ConnectionError. Offline, download it elsewhere and pass data.path=<file.jsonl, .json, "
+        ".parquet or .csv> with columns 'question' (question) and 'answer' (answer)."
+    )
