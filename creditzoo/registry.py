@@ -75,6 +75,10 @@ class Registry(Generic[T]):
 
         return add if obj is None else add(obj)
 
+    def registered(self, name: str) -> T | None:
+        """The entry under ``name`` so far, or None (plugins are not loaded for this)."""
+        return self._entries.get(name)
+
     def unregister(self, name: str) -> None:
         """Remove an entry (tests that register throw-away parts clean up with this)."""
         self._entries.pop(name, None)

@@ -205,8 +205,17 @@ TASKS: Registry[Task] = Registry(
 
 
 def register_task(task: Task) -> Task:
-    """Add ``task`` under its name (a plugin does this in its entry-point module)."""
-    return TASKS.register(task.name, task)
+    """Add ``task`` under its name (a plugin does this in its entry-point module).
+
+    The same task again is a no-op (a module imported twice); another one under a taken name is
+    refused, naming the module that holds the name."""
+    existing = TASKS.registered(task.name)
+    if existing is not None and existing != task:
+        raise ValueError(
+            f"task name {task.name!r} is already registered by {existing.load.__module__}; "
+            f"{task.load.__module__} cannot take it — choose another name"
+        )
+    return existing or TASKS.register(task.name, task)
 
 
 def get_task(name: str, options: TaskOptions | None = None) -> Task:

@@ -248,3 +248,9 @@ def test_a_registered_task_trains_through_fit_data(tmp_path: Path) -> None:
         assert out.report["overlap"] == {"test": 0} and out.report["problems"] == 5
     finally:
         TASKS.unregister("_tmp_task")
+
+
+def test_a_taken_task_name_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match=r"'gsm8k' is already registered by creditzoo\.tasks"):
+        register_task(Task("gsm8k", "an impostor", ("test",), lambda task, split, limit: []))
+    assert register_task(TASKS.get("gsm8k")) is TASKS.get("gsm8k")  # the same task: no-op
