@@ -73,11 +73,11 @@ def fit_data(
     # The training split first, so that missing data is reported for what the run trains on.
     split = None if task.stream is not None else load_split(task, task.train_split())
     loaded = {s: load_split(eval_task, s, eval_cfg["n"]) for s in names}
-    evals = {s: split.problems for s, split in loaded.items()}
+    evals = {s: part.problems for s, part in loaded.items()}
     report: dict[str, Any] = {
         "task": task.name,
         "eval_task": eval_task.name,
-        "eval_skipped_no_answer": {s: split.skipped_no_answer for s, split in loaded.items()},
+        "eval_skipped_no_answer": {s: part.skipped_no_answer for s, part in loaded.items()},
     }
     if split is None:  # generated: nothing to count (arith.py documents its overlap)
         assert task.stream is not None
