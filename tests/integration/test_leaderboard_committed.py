@@ -18,3 +18,26 @@ def test_committed_leaderboard_regenerates_byte_identical(tmp_path: Path) -> Non
         "plots/final_accuracy.png",
     ):
         assert (tmp_path / rel).read_bytes() == (ROOT / "leaderboard" / rel).read_bytes(), rel
+
+
+def test_committed_teachers_read_their_contexts() -> None:
+    """Issue 15: every committed run of a self-distilling method records its teacher check, and
+    the default contexts of opsd, rlsd, cepo and rlcsd separate correct from wrong responses
+    (AUROC ≥ 0.7 for the positive context and for the contrast against the wrong-answer ones)."""
+    import json
+
+    runs = sorted((ROOT / "leaderboard" / "results").rglob("results.json"))
+    checked = set()
+    for path in runs:
+        result = json.loads(path.read_text())
+        check = result.get("teacher_check")
+        if result["algorithm"] in {"grpo"}:
+            assert check is None, path
+            continue
+        assert check is not None and check["ok"], (path, check)
+        if result["algorithm"] in {"opsd", "rlsd", "cepo", "rlcsd"}:
+            for signal in ("positive", "contrast"):
+                if signal in check:
+                    assert check[signal]["auroc"] >= 0.7, (path, signal, check[signal])
+            checked.add(result["algorithm"])
+    assert checked == {"opsd", "rlsd", "cepo", "rlcsd"}
