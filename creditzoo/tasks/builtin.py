@@ -16,6 +16,7 @@ from typing import Any
 from creditzoo.data import arith
 from creditzoo.data.problem import Problem
 from creditzoo.errors import ConfigError, MissingDataError
+from creditzoo.providers.contexts import DEFAULT_TEMPLATES
 from creditzoo.tasks.base import Task, TaskOptions, TrainStream, register_task
 from creditzoo.tasks.tabular import Table, tabular_task
 
@@ -71,12 +72,9 @@ register_task(
         answer_format="boxed",
         has_solutions=True,
         steps_checkable=True,
-        # The hint format the tiny model's warm start taught it to use (warmstart.py).
-        privileged_templates={
-            "answer": arith.ANSWER_HINT_TEMPLATE,
-            "solution": "{problem} (Reference solution: {solution})",
-            "correct_sibling": "{problem} (Reference solution: {response})",
-        },
+        # The forms the tiny model's warm start trains on (models/warmstart.py), so that its
+        # teacher reads every context.
+        privileged_templates=dict(DEFAULT_TEMPLATES),
         privileged_templates_version="arith-v1",
         stream=_arith_stream,
         configure_with=_arith_configure,
