@@ -57,18 +57,18 @@ def job_creditzoo(model_dir: str, algorithm: str, warmup: int, steps: int, **_) 
     _threads()
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from creditzoo.data import sources
     from creditzoo.fit import run_fit
+    from creditzoo.tasks import register_task
     from creditzoo.testing import fit_config
 
-    sources.SOURCES.register("bench", BenchSource)
+    register_task(_bench_task())
     total = warmup + steps
     cfg = fit_config(
         [
             f"algorithm={algorithm}",
             "model=hf",
             f"model.path={model_dir}",
-            "data.name=bench",
+            "data=bench",
             "rollout=static",
             f"rollout.min_new_tokens={NEW_TOKENS}",
             f"max_steps={total}",
@@ -108,20 +108,29 @@ def job_creditzoo(model_dir: str, algorithm: str, warmup: int, steps: int, **_) 
     }
 
 
-class BenchSource:
-    """The benchmark's prompts as a creditzoo data source (``data.name=bench``)."""
-
-    name = "bench"
-    splits = ("id",)  # one held-out split (eval.splits=[id] in the job config)
-
-    def __init__(self, seed: int = 0, **_) -> None:
-        self.seed = seed
+class BenchStream:
+    """The benchmark's training prompts: a fresh batch per step."""
 
     def train_batch(self, step: int, n: int):
         return bench_setup.problems(n, seed=1000 + step)
 
-    def test_split(self, split: str, n: int):
-        return bench_setup.problems(n, seed=999)
+
+def _bench_task():
+    """The benchmark's prompts as a creditzoo task (``data=bench``; one held-out split, id)."""
+    from creditzoo.providers.contexts import DEFAULT_TEMPLATES
+    from creditzoo.tasks import Task
+
+    return Task(
+        "bench",
+        "performance benchmark prompts (benchmarks/bench_setup.py)",
+        ("id",),
+        lambda task, split, limit: bench_setup.problems(limit or 1, seed=999),
+        train_splits=("train",),
+        prompt_template="{problem}",
+        privileged_templates=DEFAULT_TEMPLATES,  # arith's, as before tasks existed
+        privileged_templates_version="arith-v1",
+        stream=lambda task, seed: BenchStream(),
+    )
 
 
 def trl_config(output_dir: str, **settings):

@@ -20,11 +20,11 @@ USAGE = """usage: creditzoo <command> [key=value ...]
 
 commands:
   fit          train with RLVR (Hydra overrides; -m sweeps, e.g. -m algorithm=grpo seed=0,1)
-  eval         score a model or a run: model=… | ckpt=<run dir>, benchmark=…, k=…, limit=…,
+  eval         score a model or a run: model=… | ckpt=<run dir>, benchmark=<task>, k=…, limit=…,
                output_dir=<dir>
   leaderboard  runs=<dir of runs> out=<dir>: table (mean ± 95% CI over seeds) and plots
-  list         algorithms (what they require, their teacher and parameters), models, data,
-               benchmarks, rollout engines, verifiers
+  list         algorithms (what they require, their teacher and parameters), models, tasks
+               (data=<task> and benchmark=<task>, with their splits), rollout engines, verifiers
 """
 
 EXIT_USER_ERROR = 2

@@ -8,7 +8,7 @@ held-out evaluation → module → trainer. Each builder reads only its own part
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,9 @@ from creditzoo.config_schema import parse_fit
 from creditzoo.data.datamodule import PromptDataModule
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
-from creditzoo.data.sources import ProblemSource, build_source
 from creditzoo.distributed import trainer_kwargs
 from creditzoo.errors import ConfigError
-from creditzoo.eval.benchmarks import resolve_template
-from creditzoo.eval.evaluate import evaluate
+from creditzoo.eval.heldout import HeldOutEvaluation
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora
 from creditzoo.module import RLVRModule
@@ -37,6 +35,8 @@ from creditzoo.policy_file import SavePolicyWeights
 from creditzoo.progress import StepProgressBar
 from creditzoo.providers import build_providers
 from creditzoo.rollout.sampler import Sampler, build_sampler
+from creditzoo.tasks import resolve_template
+from creditzoo.tasks.fit_data import FitData, fit_data
 from creditzoo.verify.protocol import Verifier, build_verifier
 
 
@@ -85,43 +85,11 @@ def policy_from_config(cfg: DictConfig) -> tuple[torch.nn.Module, Any]:
 
 
 @dataclass
-class HeldOutEvaluation:
-    """avg@k (and pass@k, maj@k) of the current policy on fixed held-out splits.
-
-    Called with the module, it returns ``{"val/<split>/<metric>": value}``."""
-
-    sampler: Sampler
-    render: PromptRenderer
-    verifier: Verifier
-    splits: Mapping[str, list[Problem]]
-    k: int
-    temperature: float
-    max_new_tokens: int
-    seed: int
-
-    def __call__(self, module: RLVRModule | None = None) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for split, problems in self.splits.items():
-            metrics = evaluate(
-                self.sampler,
-                self.render,
-                self.verifier,
-                problems,
-                k=self.k,
-                temperature=self.temperature,
-                max_new_tokens=self.max_new_tokens,
-                seed=self.seed,
-            ).metrics
-            out |= {f"val/{split}/{k}": float(v) for k, v in metrics.items()}
-        return out
-
-
-@dataclass
 class Components:
     """Everything a fit run is made of."""
 
     algorithm: Algorithm
-    source: ProblemSource
+    data: FitData
     verifier: Verifier
     sampler: Sampler
     module: RLVRModule
@@ -140,9 +108,9 @@ def build_components(cfg: DictConfig) -> Components:
     policy, tokenizer = policy_from_config(cfg)
     algorithm = with_model_facts(algorithm, policy)
     data_cfg = plain(cfg.data)
-    source = build_source(data_cfg["name"], cfg.seed, **data_cfg.get("spec", {}))
-    verifier = build_verifier(**plain(cfg.verifier))
     render = PromptRenderer(tokenizer, resolve_template(data_cfg["prompt_template"]))
+    data = fit_data(data_cfg, plain(cfg.eval), cfg.seed, prompt_length(render))
+    verifier = build_verifier(**plain(cfg.verifier))
     sampler = build_sampler(policy=policy, tokenizer=tokenizer, **plain(cfg.rollout))
     providers = build_providers(
         algorithm,
@@ -152,13 +120,13 @@ def build_components(cfg: DictConfig) -> Components:
         micro_batch_size=cfg.loss.micro_batch_size,
         kl_coef=cfg.loss.kl_coef,
         teacher=plain(cfg.teacher),
-        templates=plain(cfg.data.get("privileged_templates")) or {},
+        templates={**data.task.privileged_templates, **(data_cfg["privileged_templates"] or {})},
     )
     validate = HeldOutEvaluation(
         sampler,
         render,
         verifier,
-        {split: source.test_split(split, cfg.eval.n) for split in cfg.eval.splits},
+        data.eval_splits,
         k=cfg.eval.k,
         temperature=cfg.eval.temperature,
         max_new_tokens=cfg.eval.max_new_tokens,
@@ -175,8 +143,18 @@ def build_components(cfg: DictConfig) -> Components:
         providers=providers,
         validate=validate,
     )
-    datamodule = PromptDataModule(source, cfg.prompts_per_step, cfg.max_steps)
-    return Components(algorithm, source, verifier, sampler, module, datamodule, validate)
+    datamodule = PromptDataModule(data.stream, cfg.prompts_per_step, cfg.max_steps)
+    return Components(algorithm, data, verifier, sampler, module, datamodule, validate)
+
+
+def prompt_length(render: PromptRenderer) -> Callable[[Problem], int]:
+    """Tokens of a problem's rendered prompt (for ``data.max_prompt_tokens``)."""
+
+    def length(problem: Problem) -> int:
+        ids = render.tokenizer(render(problem), add_special_tokens=False)["input_ids"]
+        return len(ids)
+
+    return length
 
 
 def build_trainer(cfg: DictConfig, out: Path, callbacks: list[L.Callback]) -> L.Trainer:

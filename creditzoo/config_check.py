@@ -23,10 +23,10 @@ from creditzoo.errors import ConfigError
 KINDS = {
     "algorithm": "algorithm",
     "model": "model",
-    "data": "data source",
+    "data": "task",
     "rollout": "rollout engine",
     "trainer": "trainer",
-    "benchmark": "benchmark",
+    "benchmark": "task",
     "experiment": "experiment",
 }
 
@@ -74,21 +74,13 @@ def check_config(command: str, cfg: DictConfig) -> None:
 def check_fit_parts(values: dict[str, Any]) -> None:
     """Every named part exists and accepts its options; the algorithm builds."""
     from creditzoo.algorithms import build_algorithm, get_algorithm
-    from creditzoo.data.sources import build_source
 
     _check_model(values["model"])
-    data = values["data"]
-    source = build_source(data["name"], values["seed"], **(data.get("spec") or {}))
-    bad = [s for s in values["eval"]["splits"] if s not in source.splits]
-    if bad:
-        raise ConfigError(
-            f"data={data['name']} has split(s) {', '.join(source.splits)}, not "
-            f"{', '.join(map(repr, bad))} (set eval.splits=[{', '.join(source.splits)}])"
-        )
+    task = _check_data(values["data"], values["eval"])
     _check_rollout(values["rollout"])
     params = dict(values["algorithm"])
     name = params.pop("name")
-    build_algorithm(name, **params)
+    algorithm = build_algorithm(name, **params)
     need = get_algorithm(name).min_group_size
     if values["group_size"] < need:
         raise ConfigError(
@@ -97,16 +89,50 @@ def check_fit_parts(values: dict[str, Any]) -> None:
             f"group_size=8 (the default)."
         )
     _check_teacher(values["teacher"])
+    _check_solutions(algorithm, values["teacher"], values["loss"]["kl_coef"], task)
     _check_verifier(values["verifier"])
+
+
+def _check_data(data: dict[str, Any], eval_cfg: dict[str, Any]) -> Any:
+    """The training task, its split and the evaluated splits exist (nothing is loaded)."""
+    from creditzoo.config_schema import BenchmarkSettings
+    from creditzoo.tasks.fit_data import eval_split_names, evaluation_task, training_task
+
+    task = training_task(data)
+    benchmark = eval_cfg.get("benchmark")
+    if isinstance(benchmark, dict):
+        parse(BenchmarkSettings, benchmark, "eval.benchmark.")
+    eval_split_names(evaluation_task(task, benchmark), eval_cfg.get("splits"), "eval.splits")
+    return task
+
+
+def _check_solutions(algorithm: Any, teacher: dict[str, Any], kl_coef: float, task: Any) -> None:
+    """A teacher shown worked solutions needs a task that has them: say so before loading."""
+    from creditzoo.providers.build import required_fields
+    from creditzoo.providers.contexts import SOLUTION_CONTEXTS
+    from creditzoo.providers.teacher import NEGATIVE_FIELDS, POSITIVE_FIELDS
+
+    spec = algorithm.teacher_spec()
+    if spec is None or not required_fields(algorithm, kl_coef) & (
+        POSITIVE_FIELDS | NEGATIVE_FIELDS
+    ):
+        return
+    context = teacher.get("context") or spec.context
+    if context in SOLUTION_CONTEXTS and not task.has_solutions:
+        column = " or data.solution=<column> if the data has them" if task.details else ""
+        raise ConfigError(
+            f"algorithm {algorithm.name!r} shows its teacher the reference worked solution "
+            f"(teacher context {context!r}), but data={task.name} has no worked solutions; set "
+            f"teacher.context=answer (the reference answer only){column}"
+        )
 
 
 def check_eval_parts(values: dict[str, Any]) -> None:
     """The benchmark and its splits exist, the model (or the run's) can load, the verifier too."""
-    from creditzoo.eval.benchmarks import check_splits, get_benchmark
-    from creditzoo.eval.run import run_model_config
+    from creditzoo.eval.run import benchmark_task, run_model_config, split_names
 
-    bench = get_benchmark(values["benchmark"]["name"])
-    check_splits(bench, values["benchmark"].get("splits") or bench.splits)
+    task = benchmark_task(values["benchmark"])
+    split_names(task, values["benchmark"])
     model = values["model"]
     if values.get("ckpt"):
         model = run_model_config(values["ckpt"]) or model
@@ -204,6 +230,10 @@ def unknown_option(group: str, name: str, options: list[str]) -> str:
         from creditzoo.algorithms import ALGORITHMS
 
         return ALGORITHMS.unknown_message(name)
+    if group in ("data", "benchmark"):
+        from creditzoo.tasks import TASKS
+
+        return TASKS.unknown_message(name, config_key=group)
     kind = KINDS.get(group, group)
     close = difflib.get_close_matches(name, options, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""

@@ -41,12 +41,28 @@ class ModelSettings:
 
 
 @dataclass
-class DataSettings:
-    name: str = "arith"  # a registered data source
+class TaskSource:
+    """Where a task's rows come from (null: the task's default); shared by data and benchmark."""
+
+    path: str | None = None  # a hub id or a local .jsonl/.json/.parquet/.csv file
+    question: str | None = None  # column names; a.b reads a nested field
+    answer: str | None = None
+    solution: str | None = None
+    split: str | None = None
+    config: str | None = None  # the hub dataset's configuration
+    answer_format: Literal["boxed", "gsm8k", "plain"] | None = None
+    spec: dict[str, Any] = field(default_factory=dict)  # a generated task's own keys (arith)
+
+
+@dataclass
+class DataSettings(TaskSource):
+    name: str = "arith"  # a registered task
     prompt_template: str = "{problem}"
+    max_new_tokens: int = param(64, ge=1)  # the task's default generation length
     privileged_templates_version: str | None = None
     privileged_templates: dict[str, str] = field(default_factory=dict)
-    spec: dict[str, Any] = field(default_factory=dict)  # the source's own keys
+    max_prompt_tokens: int | None = param(None, ge=1)  # longer prompts are skipped
+    exclude_eval: bool = False  # drop training problems that are also evaluation problems
 
 
 @dataclass
@@ -72,7 +88,8 @@ class OptimSettings:
 
 @dataclass
 class FitEvalSettings:
-    splits: list[str] = field(default_factory=lambda: ["id", "ood"])
+    benchmark: str | dict[str, Any] | None = None  # another task to evaluate on (its options)
+    splits: list[str] | None = None  # None → the evaluated task's evaluation splits
     n: int = param(500, ge=1)
     k: int = param(4, ge=1)
     temperature: float = param(1.0, ge=0)
@@ -98,10 +115,9 @@ class VerifierSettings:
 
 
 @dataclass
-class BenchmarkSettings:
-    name: str = "arith"  # a registered benchmark
+class BenchmarkSettings(TaskSource):
+    name: str = "arith"  # a registered task
     splits: list[str] | None = None
-    path: str | None = None
     prompt_template: str | None = None
 
 

@@ -80,6 +80,7 @@ def run_record(cfg, parts, trainer, initial_path: Path, final, started: float, o
         "algorithm_params": {"name": parts.algorithm.name, **dataclasses.asdict(parts.algorithm)},
         "model": plain(cfg.model),
         "data": cfg.data.name,
+        "data_report": parts.data.report,  # rows skipped, training/evaluation overlap
         "seed": cfg.seed,
         "steps": trainer.global_step,
         "wall_time_s": time.time() - started,  # this invocation, evaluations included

@@ -12,10 +12,9 @@ from typing import Any
 
 from creditzoo.algorithms import ALGORITHMS, algorithm_defaults
 from creditzoo.algorithms.base import TeacherSpec
-from creditzoo.data.sources import SOURCES
-from creditzoo.eval.benchmarks import BENCHMARKS
 from creditzoo.models.factory import MODELS
 from creditzoo.rollout.sampler import ENGINES
+from creditzoo.tasks import TASKS, Task
 from creditzoo.verify.protocol import VERIFIERS
 
 
@@ -30,13 +29,10 @@ def listing() -> str:
         lines.append(f"      parameters: {_params(algorithm_defaults(name))}")
     lines.append("models:")
     lines += [f"  {name:<14} {spec.description}" for name, spec in MODELS.items()]
-    lines.append("data:")
-    lines += [f"  {name:<14} {_doc(cls)}" for name, cls in SOURCES.items()]
-    lines.append("benchmarks:")
-    lines += [
-        f"  {name:<14} {b.description} (splits: {', '.join(b.splits)})"
-        for name, b in BENCHMARKS.items()
-    ]
+    lines.append("tasks (data=<task> trains, benchmark=<task> evaluates):")
+    for name, task in TASKS.items():
+        lines.append(f"  {name:<14} {task.description}")
+        lines.append(f"      splits:     {_splits(task)}")
     lines.append("rollout engines:")
     lines += [f"  {name:<14} {_doc(factory)}" for name, factory in ENGINES.items()]
     lines.append("verifiers:")
@@ -46,6 +42,24 @@ def listing() -> str:
 
 def print_listing() -> None:
     print(listing())
+
+
+def _splits(task: Task) -> str:
+    """``train: train; eval: test`` (a generated training split is marked as such)."""
+    train = [
+        f"{s} (generated)" if task.stream and s not in task.splits else s for s in task.train_splits
+    ]
+    parts = [f"train: {', '.join(train)}"] if train else ["train: -"]
+    parts.append(f"eval: {', '.join(task.default_eval_splits)}")
+    others = [s for s in task.splits if s not in task.train_splits + task.default_eval_splits]
+    if others:
+        parts.append(f"also: {', '.join(others)}")
+    flags = [
+        f
+        for f, on in (("solutions", task.has_solutions), ("checkable steps", task.steps_checkable))
+        if on
+    ]
+    return "; ".join(parts) + (f" ({', '.join(flags)})" if flags else "")
 
 
 def _teacher(spec: TeacherSpec | None) -> str:

@@ -75,6 +75,10 @@ class Registry(Generic[T]):
 
         return add if obj is None else add(obj)
 
+    def registered(self, name: str) -> T | None:
+        """The entry under ``name`` so far, or None (plugins are not loaded for this)."""
+        return self._entries.get(name)
+
     def unregister(self, name: str) -> None:
         """Remove an entry (tests that register throw-away parts clean up with this)."""
         self._entries.pop(name, None)
@@ -87,10 +91,13 @@ class Registry(Generic[T]):
         except (KeyError, TypeError):
             raise UnknownNameError(self.unknown_message(name)) from None
 
-    def unknown_message(self, name: object) -> str:
+    def unknown_message(self, name: object, config_key: str | None = None) -> str:
+        """The error for an unknown ``name``; ``config_key`` (default: the registry's) is the
+        setting named in the hint."""
+        config_key = config_key or self.config_key
         close = difflib.get_close_matches(str(name), list(self._entries), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        how = f" (set {self.config_key}=<name>)" if self.config_key else ""
+        how = f" (set {config_key}=<name>)" if config_key else ""
         plugin = (
             f" A plugin package must be installed and declare the '{self.entry_point_group}' "
             f"entry point."

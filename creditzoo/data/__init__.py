@@ -1,1 +1,2 @@
-"""Tasks (problems with reference answers), prompt rendering and the training datamodule."""
+"""Problems, the built-in arithmetic generator, prompt rendering and the training datamodule
+(the tasks built on them live in ``creditzoo.tasks``)."""

@@ -30,10 +30,6 @@ from creditzoo.data.problem import Problem
 
 OPS = ("+", "-", "*")
 
-# The privileged-context prompt: the teacher sees the reference answer. The tiny warm start
-# trains on it so the teacher actually uses the hint (see warmstart.py).
-ANSWER_HINT_TEMPLATE = "{problem} (Reference answer: {answer})"
-
 
 @dataclass
 class ArithSpec:

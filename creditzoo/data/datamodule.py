@@ -8,7 +8,7 @@ import lightning as L
 from torch.utils.data import DataLoader, IterableDataset
 
 from creditzoo.data.problem import Problem
-from creditzoo.data.sources import ProblemSource
+from creditzoo.tasks.base import TrainStream
 
 StepBatch = tuple[int, list[Problem]]
 
@@ -23,7 +23,7 @@ class StepPrompts(IterableDataset):
 
     def __init__(
         self,
-        source: ProblemSource,
+        source: TrainStream,
         prompts_per_step: int,
         max_steps: int,
         start_step: Callable[[], int],
@@ -53,7 +53,7 @@ def _keep(item: StepBatch) -> StepBatch:
 
 
 class PromptDataModule(L.LightningDataModule):
-    def __init__(self, source: ProblemSource, prompts_per_step: int, max_steps: int) -> None:
+    def __init__(self, source: TrainStream, prompts_per_step: int, max_steps: int) -> None:
         super().__init__()
         self.source = source
         self.prompts_per_step = prompts_per_step

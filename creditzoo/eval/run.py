@@ -17,14 +17,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.errors import ConfigError, MissingDataError
-from creditzoo.eval.benchmarks import data_hash, get_benchmark, load_problems, resolve_template
-from creditzoo.eval.evaluate import evaluate
+from creditzoo.eval.heldout import HeldOutEvaluation
 from creditzoo.io import write_json_atomic
 from creditzoo.models.factory import build_model
 from creditzoo.models.lora import apply_lora, merged_for_inference
 from creditzoo.policy_file import POLICY_FILE, read_policy
 from creditzoo.provenance import dist_version, machine, versions
 from creditzoo.rollout.hf import HFSampler
+from creditzoo.tasks import Task, TaskOptions, data_hash, get_task, load_split, resolve_template
 from creditzoo.verify.protocol import build_verifier
 
 log = logging.getLogger("creditzoo")
@@ -85,38 +85,53 @@ def load_policy(cfg: DictConfig) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
     return model, tokenizer, source
 
 
+def benchmark_task(benchmark: Any) -> Task:
+    """The task of ``benchmark.*``, configured with its source keys."""
+    section = dict(benchmark)
+    return get_task(section["name"], TaskOptions.from_section(section, "benchmark"))
+
+
+def split_names(task: Task, benchmark: Any) -> list[str]:
+    """``benchmark.splits``, else ``[benchmark.split]``, else the task's evaluation splits."""
+    chosen = benchmark.get("splits") or ([benchmark["split"]] if benchmark.get("split") else None)
+    names = list(chosen or task.default_eval_splits)
+    task.check_splits(names, "benchmark.splits")
+    return names
+
+
 def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
-    bench = get_benchmark(cfg.benchmark.name)
-    template = resolve_template(cfg.benchmark.prompt_template or bench.prompt_template)
-    max_new_tokens = cfg.max_new_tokens or bench.max_new_tokens
-    splits = list(cfg.benchmark.splits or bench.splits)
-    problems = {
-        s: load_problems(bench.name, s, path=cfg.benchmark.path, limit=cfg.limit) for s in splits
-    }  # load (and fail on missing data) before the model
+    task = benchmark_task(cfg.benchmark)
+    template = resolve_template(cfg.benchmark.prompt_template or task.prompt_template)
+    max_new_tokens = cfg.max_new_tokens or task.max_new_tokens
+    # Load (and fail on missing data) before the model.
+    splits = {s: load_split(task, s, cfg.limit) for s in split_names(task, cfg.benchmark)}
     model, tokenizer, source = load_policy(cfg)
-    render = PromptRenderer(tokenizer, template)
-    sampler = HFSampler(model, tokenizer, batch_size=cfg.batch_size)
-    started = time.time()
-    results: dict[str, Any] = {}
     verifier_cfg = OmegaConf.to_container(cfg.verifier, resolve=True)
     assert isinstance(verifier_cfg, dict)
+    started = time.time()
     with build_verifier(**verifier_cfg) as verifier:
-        for split, items in problems.items():
-            r = evaluate(
-                sampler,
-                render,
-                verifier,
-                items,
-                k=cfg.k,
-                temperature=cfg.temperature,
-                max_new_tokens=max_new_tokens,
-                seed=cfg.seed,
-            )
-            results[split] = {"metrics": r.metrics, "data_hash": data_hash(items), "items": r.items}
-            log.info("%s/%s: %s", bench.name, split, _headline(r.metrics, cfg.k))
+        evaluation = HeldOutEvaluation(
+            HFSampler(model, tokenizer, batch_size=cfg.batch_size),
+            PromptRenderer(tokenizer, template),
+            verifier,
+            {s: split.problems for s, split in splits.items()},
+            k=cfg.k,
+            temperature=cfg.temperature,
+            max_new_tokens=max_new_tokens,
+            seed=cfg.seed,
+        )
+        results: dict[str, Any] = {}
+        for split, r in evaluation.results().items():
+            results[split] = {
+                "metrics": r.metrics,
+                "data_hash": data_hash(splits[split].problems),
+                "skipped_no_answer": splits[split].skipped_no_answer,
+                "items": r.items,
+            }
+            log.info("%s/%s: %s", task.name, split, _headline(r.metrics, cfg.k))
 
     record = {
-        "benchmark": bench.name,
+        "benchmark": task.name,
         "source": source,
         "prompt_template": template,
         "chat_template": bool(getattr(tokenizer, "chat_template", None)),
@@ -140,9 +155,9 @@ def run_eval(cfg: DictConfig, default_out: str | Path) -> dict[str, Any]:
         "splits": results,
     }
     out = (
-        Path(cfg.output_dir) / f"{bench.name}.json"
+        Path(cfg.output_dir) / f"{task.name}.json"
         if cfg.output_dir
-        else _default_out(source, bench.name, default_out)
+        else _default_out(source, task.name, default_out)
     )
     write_json_atomic(out, record)
     log.info("results: %s", out)

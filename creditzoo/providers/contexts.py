@@ -69,6 +69,10 @@ class GroupOutcome:
         return random.Random(f"{self.seed}/{self.step}/{self.problem.uid}/{row}/{purpose}")
 
 
+# Contexts that show the teacher the reference worked solution: a run on a task without
+# solutions is refused at start-up. A plugin context that reads ``problem.solution`` adds its name.
+SOLUTION_CONTEXTS: set[str] = {"solution"}
+
 Templates = Mapping[str, str]
 PositiveContext = Callable[[GroupOutcome, int, Templates], "str | None"]
 NegativeContext = Callable[[GroupOutcome, int, int, Templates], list[str]]

@@ -2,8 +2,9 @@
 
 A privileged teacher is only useful if the context changes its predictions in the direction of
 the outcome. For each context a run uses, on the rows of the first steps pooled until they hold
-``MIN_PER_CLASS`` correct and as many wrong responses (at most ``MAX_TRIES`` steps; then on what
-they hold, if both outcomes are there), leaving out rows that lack their context:
+``MIN_PER_CLASS`` correct and as many wrong responses and every AUROC below has a standard error
+of at most ``MAX_AUROC_SE`` (at most ``MAX_TRIES`` steps; then on what they hold, if both outcomes
+are there), leaving out rows that lack their context:
 
   teacher_logprob, student_logprob  mean log-prob per response token under each (nats)
   auroc   how well the per-response mean signal ranks correct above wrong responses:
@@ -36,7 +37,8 @@ MODES = ("warn", "strict", "off")
 MIN_AUROC = 0.6
 MAX_CONFIDENCE_GAP = 1.0  # nats per token
 MIN_PER_CLASS = 8  # correct and wrong responses pooled before the check is made
-MAX_TRIES = 10  # steps pooled at most; then the check uses what it has (both outcomes needed)
+MAX_AUROC_SE = 0.05  # … and until every AUROC is this precise (Hanley–McNeil standard error)
+MAX_TRIES = 30  # steps pooled at most; then the check uses what it has (both outcomes needed)
 
 
 def auroc(scores: Tensor, labels: Tensor) -> float | None:
@@ -48,6 +50,15 @@ def auroc(scores: Tensor, labels: Tensor) -> float | None:
         return None
     diff = pos[:, None] - neg[None, :]
     return float(((diff > 0).double() + 0.5 * (diff == 0).double()).mean())
+
+
+def auroc_se(a: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of an AUROC ``a`` from ``n_pos`` positives and ``n_neg`` negatives
+    (Hanley & McNeil 1982: Q1 = a/(2−a), Q2 = 2a²/(1+a),
+    SE² = (a(1−a) + (n_pos−1)(Q1−a²) + (n_neg−1)(Q2−a²)) / (n_pos·n_neg))."""
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = a * (1 - a) + (n_pos - 1) * (q1 - a * a) + (n_neg - 1) * (q2 - a * a)
+    return math.sqrt(max(var, 0.0) / (n_pos * n_neg))
 
 
 def row_mean(values: Tensor, mask: Tensor) -> Tensor:
@@ -91,6 +102,20 @@ class RowSignals:
 
     def counts(self) -> tuple[int, int]:
         return int(self.correct.sum()), int((~self.correct).sum())
+
+    def precise(self) -> bool:
+        """Enough rows of each outcome, and every AUROC within ``MAX_AUROC_SE``."""
+        if min(self.counts()) < MIN_PER_CLASS:
+            return False
+        signals = [(self.teacher - self.student, self.correct)]
+        if self.contrast is not None:
+            has = ~self.contrast.isnan()
+            signals.append((self.contrast[has], self.correct[has]))
+        for score, label in signals:
+            a, n_pos, n_neg = auroc(score, label), int(label.sum()), int((~label).sum())
+            if a is None or auroc_se(a, n_pos, n_neg) > MAX_AUROC_SE:
+                return False
+        return True
 
 
 def row_signals(batch: RolloutBatch, correct: Tensor) -> RowSignals | None:
@@ -167,7 +192,7 @@ class TeacherCheck:
         if rows is None:
             return {}
         self.pooled = rows if self.pooled is None else self.pooled + rows
-        if min(self.pooled.counts()) < MIN_PER_CLASS and self.tries < MAX_TRIES:
+        if not self.pooled.precise() and self.tries < MAX_TRIES:
             return {}
         found = figures(self.pooled)
         if found is None:

@@ -44,7 +44,32 @@ CASES = [
     ),
     (
         ["fit", "data=zz"],
-        "creditzoo fit: unknown data source 'zz'. Known data sources: arith (set data=<name>).",
+        "creditzoo fit: unknown task 'zz'. Known tasks: aime24, amc23, arith, champ, "
+        "dapo-math-17k, gsm8k, hf, math, math500 (set data=<name>). A plugin package must be "
+        "installed and declare the 'creditzoo.tasks' entry point.",
+    ),
+    (
+        ["fit", "data=hf"],
+        "creditzoo fit: data=hf needs data.path=<hub id or a .jsonl/.json/.parquet/.csv file> "
+        "data.question=<column> data.answer=<column>",
+    ),
+    (
+        ["fit", "data=aime24"],
+        "creditzoo fit: task 'aime24' is for evaluation only (split(s) test); train on another "
+        "task (e.g. data=gsm8k) and evaluate on this one with eval.benchmark=aime24",
+    ),
+    (
+        ["fit", "data=gsm8k", "eval.splits=[dev]"],
+        "creditzoo fit: task 'gsm8k' has split(s) train, test, not 'dev' "
+        "(set eval.splits=[train, test])",
+    ),
+    (
+        # Checked before anything loads: the file need not exist yet.
+        ["fit", "algorithm=opsd", "data=hf", "data.path=mine.jsonl", "data.question=q"],
+        "creditzoo fit: algorithm 'opsd' shows its teacher the reference worked solution "
+        "(teacher context 'solution'), but data=hf has no worked solutions; set "
+        "teacher.context=answer (the reference answer only) or data.solution=<column> if the "
+        "data has them",
     ),
     (
         ["fit", "algorithm=rlsd", "algorithm.epsilon_w=abc"],
@@ -97,8 +122,9 @@ CASES = [
     ),
     (
         ["eval", "benchmark=zz"],
-        "creditzoo eval: unknown benchmark 'zz'. Known benchmarks: aime24, amc23, arith, champ, "
-        "gsm8k, math500 (set benchmark=<name>).",
+        "creditzoo eval: unknown task 'zz'. Known tasks: aime24, amc23, arith, champ, "
+        "dapo-math-17k, gsm8k, hf, math, math500 (set benchmark=<name>). A plugin package must "
+        "be installed and declare the 'creditzoo.tasks' entry point.",
     ),
     (
         ["eval", "k=0"],
@@ -191,6 +217,8 @@ def test_list_describes_algorithms_without_building_them(tmp_path: Path) -> None
         "      parameters: beta=0.5, token_clip=None, top_k=None",
     ]
     assert "\n  opsd-sampled\n      requires:   teacher_logprobs\n" in out
-    for section in ("models:", "data:", "benchmarks:", "rollout engines:", "verifiers:"):
+    for section in ("models:", "rollout engines:", "verifiers:"):
         assert f"\n{section}\n" in out
+    assert "\ntasks (data=<task> trains, benchmark=<task> evaluates):\n" in out
+    assert "\n  gsm8k " in out and "      splits:     train: train; eval: test" in out
     assert "\n  smollm2-135m " in out and "\n  math " in out and "\n  vllm " in out

@@ -20,6 +20,7 @@ from creditzoo.cli import main as cli_main
 from creditzoo.distributed import trainer_kwargs
 
 WORKER = Path(__file__).with_name("ddp_grad_worker.py")
+PROMPTS_WORKER = Path(__file__).with_name("prompts_worker.py")
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 SMALL = [
@@ -147,3 +148,15 @@ def test_two_nodes_meet_through_c10d_rendezvous(tmp_path):
         out, _ = node.communicate(timeout=600)
         assert node.returncode == 0, out[-3000:]
     assert json.loads((run / "results.json").read_text())["steps"] == 1
+
+
+def test_two_ranks_draw_the_global_batches_of_one_process(tmp_path):
+    """A finite dataset in seeded epochs: each rank takes a contiguous slice of whole problems
+    of the very batch one process draws, epoch boundary included."""
+    _run([sys.executable, str(PROMPTS_WORKER), str(tmp_path / "one")], tmp_path)
+    _run([*TORCHRUN, str(PROMPTS_WORKER), str(tmp_path / "two"), "trainer=ddp"], tmp_path)
+    one = json.loads((tmp_path / "one" / "prompts_rank0.json").read_text())
+    ranks = [json.loads((tmp_path / "two" / f"prompts_rank{r}.json").read_text()) for r in (0, 1)]
+    assert sorted(one) == sorted(ranks[0]) == sorted(ranks[1]) == ["0", "1", "2"]
+    for step, problems in one.items():
+        assert len(problems) == 4 and ranks[0][step] + ranks[1][step] == problems

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from creditzoo.eval.benchmarks import load_problems
+from creditzoo.tasks import TaskOptions, get_task, load_split
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def load_problems(name: str, split: str, path: str | None = None) -> list:
+    return load_split(get_task(name, TaskOptions(path=path, key="benchmark")), split).problems
 
 
 def _eval(*args: str, cwd: Path) -> subprocess.CompletedProcess:

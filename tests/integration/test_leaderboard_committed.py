@@ -26,6 +26,8 @@ def test_committed_teachers_read_their_contexts() -> None:
     (AUROC ≥ 0.7 for the positive context and for the contrast against the wrong-answer ones)."""
     import json
 
+    from creditzoo.providers.teacher_check import MAX_AUROC_SE, MAX_TRIES, auroc_se
+
     runs = sorted((ROOT / "leaderboard" / "results").rglob("results.json"))
     checked = set()
     for path in runs:
@@ -35,6 +37,10 @@ def test_committed_teachers_read_their_contexts() -> None:
             assert check is None, path
             continue
         assert check is not None and check["ok"], (path, check)
+        # Made under today's pooling rule: stopped once precise, or after the last try.
+        pos = check["positive"]
+        se = auroc_se(pos["auroc"], pos["n_correct"], pos["n_wrong"])
+        assert se <= MAX_AUROC_SE or check["batches"] == MAX_TRIES, (path, se)
         if result["algorithm"] in {"opsd", "rlsd", "cepo", "rlcsd"}:
             for signal in ("positive", "contrast"):
                 if signal in check:

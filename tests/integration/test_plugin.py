@@ -130,6 +130,40 @@ def test_fit_with_the_plugin(plugin_site: Path, work: Path) -> None:
     assert "algo/clip_frac" in acc.Tags()["scalars"]
 
 
+def test_list_shows_the_plugin_task_with_its_splits(plugin_site: Path, work: Path) -> None:
+    proc = _python("-m", "creditzoo", "list", site=[plugin_site], cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("  doubles "))
+    assert "Compute n+n" in lines[row]
+    assert lines[row + 1].startswith("      splits:     train: train; eval: test")
+
+
+def test_fit_and_eval_on_the_plugin_task(plugin_site: Path, work: Path) -> None:
+    run = work / "run_doubles"
+    proc = _python(
+        "-m", "creditzoo", "fit", "data=doubles", *TINY_FIT, "eval.splits=[test]",
+        f"output_dir={run}",
+        site=[plugin_site], cwd=work,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((run / "results.json").read_text())
+    assert results["data"] == "doubles" and results["steps"] == 1
+    assert results["data_report"]["problems"] == 40
+    assert results["data_report"]["overlap"] == {"test": 0}
+    assert set(results["final"]) == {"test"}
+    proc = _python(
+        "-m", "creditzoo", "eval", "benchmark=doubles", "limit=2", "k=1", f"output_dir={work}",
+        site=[plugin_site], cwd=work,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((work / "doubles.json").read_text())
+    assert [it["uid"] for it in record["splits"]["test"]["items"]] == [
+        "doubles-test-101",
+        "doubles-test-102",
+    ]
+
+
 def test_plugin_brings_its_own_teacher_context(plugin_site: Path, work: Path) -> None:
     """A context and an algorithm that uses it, both from the plugin: no creditzoo edit."""
     run = work / "run_hinted"

@@ -13,8 +13,8 @@ import pytest
 import torch
 from test_fit_tiny import SMALL
 
-from creditzoo.eval.benchmarks import load_problems
 from creditzoo.fit import run_fit
+from creditzoo.tasks import TaskOptions, get_task, load_split
 from creditzoo.testing import fit_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -131,15 +131,16 @@ def test_group_of_one_needs_siblings(tmp_path: Path) -> None:
 
 
 def test_rows_without_a_reference_answer_are_skipped() -> None:
-    problems = load_problems("gsm8k", "test", path=str(FIXTURES / "gsm8k_missing_answer.jsonl"))
-    assert [p.answer for p in problems] == ["2"]
+    task = get_task("gsm8k", TaskOptions(path=str(FIXTURES / "gsm8k_missing_answer.jsonl")))
+    split = load_split(task, "test")
+    assert [p.answer for p in split.problems] == ["2"] and split.skipped_no_answer == 1
 
 
 @pytest.mark.parametrize(
     ("override", "fragment"),
     [
         ("model=nope", "Known models: hf, smollm2-135m, tiny"),
-        ("data=nope", "Known data sources: arith"),
+        ("data=nope", "Known tasks: aime24, amc23, arith"),
         ("algorithm=nope", "Known algorithms: cepo"),
         ("algorithm.epsilon_ww=0.3", "Did you mean 'epsilon_w'?"),
     ],
@@ -166,4 +167,4 @@ def test_unknown_benchmark_lists_known(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert proc.returncode != 0 and "Known benchmarks: aime24, amc23, arith" in proc.stderr
+    assert proc.returncode != 0 and "Known tasks: aime24, amc23, arith" in proc.stderr

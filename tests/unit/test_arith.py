@@ -4,14 +4,8 @@ import re
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from creditzoo.data.arith import (
-    ANSWER_HINT_TEMPLATE,
-    ArithSpec,
-    _solve,
-    make_problem,
-    test_split,
-    train_problems,
-)
+from creditzoo.data.arith import ArithSpec, _solve, make_problem, test_split, train_problems
+from creditzoo.tasks import get_task
 
 
 def test_hand_checked_solutions():
@@ -32,7 +26,8 @@ def test_problem_format():
     assert p.solution.endswith(f" \\boxed{{{p.answer}}}")
     assert p.solution.count("=") == 3
     assert p.uid == "arith-ops3"
-    assert ANSWER_HINT_TEMPLATE.format(problem=p.problem, answer=p.answer) == (
+    hint = get_task("arith").privileged_templates["answer"]
+    assert hint.format(problem=p.problem, answer=p.answer) == (
         f"{p.problem} (Reference answer: {p.answer})"
     )
 

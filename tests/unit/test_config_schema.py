@@ -41,7 +41,10 @@ def test_the_loop_reads_the_checked_schema() -> None:
         ({"output_dir": 3}, "output_dir expects a string or null, got 3"),
         ({"loss": {"single_pass": "yes"}}, "loss.single_pass expects true or false, got 'yes'"),
         ({"model": {"lora": {"dropout": 1.0}}}, "model.lora.dropout must be ≥ 0 and < 1"),
-        ({"eval": {"splits": "id"}}, "eval.splits expects a list (each a string), got 'id'"),
+        (
+            {"eval": {"splits": "id"}},
+            "eval.splits expects a list (each a string) or null, got 'id'",
+        ),
         ({"teacher": {"weight": "ema"}}, "unknown setting 'teacher.weight'. Did you mean"),
         ({"loss": 3}, "loss must be a section (loss.<key>=…), got 3"),
     ],

@@ -12,6 +12,7 @@ from creditzoo.compose import algorithm_from_config
 from creditzoo.config_schema import parse_fit
 from creditzoo.errors import ConfigError
 from creditzoo.hydra_app import register_configs
+from creditzoo.tasks import TASKS, list_tasks
 
 CONFIG_DIR = Path(creditzoo.__file__).parent / "configs"
 GROUPS = ("model", "data", "rollout", "trainer")
@@ -64,3 +65,14 @@ def test_unknown_algorithm_parameter_is_named() -> None:
     cfg = compose("fit", overrides=["+algorithm.scale_reward=none"])
     with pytest.raises(ConfigError, match="no parameter 'scale_reward'"):
         algorithm_from_config(cfg)
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_every_task_is_a_data_and_a_benchmark_option_without_yaml(name: str) -> None:
+    task = TASKS.get(name)
+    data = compose("fit", overrides=[f"data={name}"]).data
+    assert data.name == name and data.prompt_template == task.prompt_template
+    assert dict(data.privileged_templates) == dict(task.privileged_templates)
+    assert compose("fit", overrides=[f"data={name}"]).max_new_tokens == task.max_new_tokens
+    bench = compose("eval", overrides=[f"benchmark={name}", f"benchmark.path={name}.jsonl"])
+    assert bench.benchmark.name == name and bench.benchmark.path == f"{name}.jsonl"

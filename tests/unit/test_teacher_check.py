@@ -7,14 +7,34 @@ import torch
 
 from creditzoo.errors import ConfigError
 from creditzoo.providers import teacher_check
-from creditzoo.providers.teacher_check import TeacherCheck, auroc, contrast, measure
+from creditzoo.providers.teacher_check import TeacherCheck, auroc, auroc_se, contrast, measure
 from creditzoo.types import RolloutBatch
 
 
 @pytest.fixture(autouse=True)
 def _one_row_per_class_is_enough(monkeypatch) -> None:
-    # The hand-made batches hold 2 correct and 2 wrong rows; pooling has its own test.
+    # The hand-made batches hold 2 correct and 2 wrong rows; pooling has its own tests.
     monkeypatch.setattr(teacher_check, "MIN_PER_CLASS", 1)
+    monkeypatch.setattr(teacher_check, "MAX_AUROC_SE", 1.0)
+
+
+def test_auroc_standard_error_hand_computed() -> None:
+    # a = 0.75, 2 vs 2: Q1 = 0.75/1.25 = 0.6, Q2 = 2·0.5625/1.75 = 0.642857;
+    # SE² = (0.1875 + (0.6 − 0.5625) + (0.642857 − 0.5625)) / 4 = 0.305357/4 → SE 0.27630.
+    assert auroc_se(0.75, 2, 2) == pytest.approx(0.27630, abs=1e-5)
+    assert auroc_se(1.0, 5, 50) == 0.0  # perfect separation: no spread
+    assert auroc_se(0.9, 40, 400) < auroc_se(0.9, 8, 80)  # more rows, more precise
+
+
+def test_an_imprecise_auroc_waits_for_more_rows(monkeypatch) -> None:
+    # Δ correct {0.5, −1.5}, wrong {−1, −2}: 3 of 4 pairs → AUROC 0.75, SE 0.276 (above).
+    batch = _batch([[-0.5, -0.5], [-2.5, -2.5], [-2.0, -2.0], [-3.0, 9.0]])
+    monkeypatch.setattr(teacher_check, "MAX_AUROC_SE", 0.25)
+    waiting = TeacherCheck({"positive": "answer"})
+    assert waiting(batch, CORRECT) == {} and waiting.result is None
+    monkeypatch.setattr(teacher_check, "MAX_AUROC_SE", 0.3)
+    ready = TeacherCheck({"positive": "answer"})
+    assert ready(batch, CORRECT)["teacher_check/positive/auroc"] == 0.75
 
 
 def test_auroc_hand_computed() -> None:

@@ -59,6 +59,12 @@ def test_grading_table(
     assert (r.parsed is None) == (status != "ok")
 
 
+# A hang guard, not a timing: without the timeout or with a blocking pipe write these calls never
+# return (math-verify never finishes the power tower); on a loaded 2-core machine a healthy call
+# took 5.9 s.
+HANG_GUARD_S = 30.0
+
+
 def test_batch_matches_table_order(verifier: MathVerifier) -> None:
     results = verifier([c[0] for c in CASES], [c[1] for c in CASES])
     assert [(r.status, r.correct) for r in results] == [(c[2], c[3]) for c in CASES]
@@ -70,7 +76,7 @@ def test_hang_times_out_and_pool_recovers(verifier: MathVerifier) -> None:
     results = verifier([TOWER] + [c for c, _ in followers], ["1"] + [g for _, g in followers])
     elapsed = time.monotonic() - t0
     assert results[0] == VerifyResult(0.0, False, "timeout", None)
-    assert elapsed < 4.0
+    assert elapsed < HANG_GUARD_S
     assert [r.status for r in results[1:]] == ["ok"] * len(followers)
     assert [r.correct for r in results[1:]] == [i % 2 == 1 for i in range(len(followers))]
     # ...and the replacement worker keeps serving later calls.
@@ -82,7 +88,7 @@ def test_stuck_worker_does_not_block_long_writes(verifier: MathVerifier) -> None
     big = "x" * 99_000 + r" \boxed{5}"
     t0 = time.monotonic()
     results = verifier([TOWER] + [big] * 6, ["1"] + ["5"] * 6)
-    assert time.monotonic() - t0 < 5.0
+    assert time.monotonic() - t0 < HANG_GUARD_S
     assert results[0].status == "timeout"
     assert all(r.status == "ok" and r.correct for r in results[1:])
 
@@ -100,7 +106,7 @@ def test_hostile_inputs_never_raise(verifier: MathVerifier) -> None:
     ]
     t0 = time.monotonic()
     results = verifier(hostile, ["1"] * len(hostile))
-    assert time.monotonic() - t0 < 8.0
+    assert time.monotonic() - t0 < HANG_GUARD_S
     assert len(results) == len(hostile)
     for r in results:
         assert r.status in VerifyStatus.ALL

@@ -1,7 +1,8 @@
-"""Example creditzoo plugin: two algorithms added through the entry point.
+"""Example creditzoo plugin: two algorithms and a task added through entry points.
 
 ``clipped_grpo`` (a new credit rule) and ``hinted_rlsd`` (RLSD with a privileged context of its
 own, ``final_step``, registered beside it). creditzoo imports each module declared under the
-``creditzoo.algorithms`` entry-point group in pyproject.toml; importing it runs ``@register``
-(and ``@CONTEXTS.register``). Nothing here needs importing by hand.
+``creditzoo.algorithms`` entry-point group in pyproject.toml, and ``doubles`` (a task) under
+``creditzoo.tasks``; importing a module runs its ``@register`` (``@CONTEXTS.register``,
+``register_task``). Nothing here needs importing by hand.
 """
