@@ -1,4 +1,4 @@
-"""Does the teacher read its context? A check on the first batch of every run.
+"""Does the teacher read its context? A check on the first batches of every run.
 
 A privileged teacher is only useful if the context changes its predictions in the direction of
 the outcome. For each context a run uses, on the rows of the first steps pooled until they hold
