@@ -1,4 +1,4 @@
-"""`creditzoo fit|eval|leaderboard|list` — Hydra-composed configs from creditzoo/configs.
+"""`creditzoo fit|eval|leaderboard|audit|list` — Hydra-composed configs from creditzoo/configs.
 
 ``creditzoo fit [-m] key=value ...`` passes its arguments to Hydra unchanged, so sweeps work:
 ``creditzoo fit -m algorithm=grpo seed=0,1`` runs two jobs. Algorithms (built-in and plugins)
@@ -23,6 +23,8 @@ commands:
   eval         score a model or a run: model=… | ckpt=<run dir>, benchmark=<task>, k=…, limit=…,
                output_dir=<dir>
   leaderboard  runs=<dir of runs> out=<dir>: table (mean ± 95% CI over seeds) and plots
+  audit        credit against the known first error: algorithms=<all|a,b> [ckpt=<run dir>]
+               n_problems=512 out=<dir> (any fit setting too); from=<dir> regenerates the report
   list         algorithms (what they require, their teacher and parameters), models, tasks
                (data=<task> and benchmark=<task>, with their splits), rollout engines, verifiers
 """
@@ -60,6 +62,10 @@ def _run(command: str, rest: list[str]) -> int:
         from creditzoo.leaderboard import main as leaderboard_main
 
         return leaderboard_main(rest)
+    if command == "audit":
+        from creditzoo.audit.cli import main as audit_main
+
+        return audit_main(rest)
     if command == "list":
         if rest:
             print(f"creditzoo list: takes no arguments, got {' '.join(rest)}", file=sys.stderr)

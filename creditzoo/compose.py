@@ -121,6 +121,7 @@ def build_components(cfg: DictConfig) -> Components:
         kl_coef=cfg.loss.kl_coef,
         teacher=plain(cfg.teacher),
         templates={**data.task.privileged_templates, **(data_cfg["privileged_templates"] or {})},
+        step_checker=data.task.check_steps,
     )
     validate = HeldOutEvaluation(
         sampler,

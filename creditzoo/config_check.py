@@ -90,6 +90,7 @@ def check_fit_parts(values: dict[str, Any]) -> None:
         )
     _check_teacher(values["teacher"])
     _check_solutions(algorithm, values["teacher"], values["loss"]["kl_coef"], task)
+    _check_process_labels(algorithm, task)
     _check_verifier(values["verifier"])
 
 
@@ -125,6 +126,26 @@ def _check_solutions(algorithm: Any, teacher: dict[str, Any], kl_coef: float, ta
             f"(teacher context {context!r}), but data={task.name} has no worked solutions; set "
             f"teacher.context=answer (the reference answer only){column}"
         )
+
+
+def _check_process_labels(algorithm: Any, task: Any) -> None:
+    """An algorithm that reads process labels needs a task whose steps can be checked."""
+    if "process_labels" in algorithm.requires and not task.steps_checkable:
+        from creditzoo.tasks import list_tasks
+
+        checkable = [n for n in list_tasks() if _task_checks_steps(n)]
+        raise ConfigError(
+            f"algorithm {algorithm.name!r} reads process_labels (the first wrong step of each "
+            f"response), which data={task.name} cannot provide: its steps cannot be checked. "
+            f"Train it on a task that checks steps ({', '.join(checkable)}), or pick another "
+            f"algorithm."
+        )
+
+
+def _task_checks_steps(name: str) -> bool:
+    from creditzoo.tasks.base import TASKS
+
+    return TASKS.get(name).steps_checkable
 
 
 def check_eval_parts(values: dict[str, Any]) -> None:

@@ -57,6 +57,13 @@ def make_batch(
         m = mask if t.dim() == 2 else mask[:, None, :]
         return t * m
 
+    # Process labels: correct rows all 1; a wrong row 1 before a random first error, 0 on the
+    # error (1–2 tokens), -1 after it and on padding.
+    start = (torch.rand(n, generator=g) * lengths).long()
+    pos = torch.arange(max_len)[None, :]
+    labels = torch.where(pos < start[:, None], 1, torch.where(pos < start[:, None] + 2, 0, -1))
+    labels = torch.where(rewards[:, None] > 0, 1, labels).masked_fill(~mask, -1)
+
     return RolloutBatch(
         rewards=rewards,
         group_ids=torch.arange(num_groups).repeat_interleave(group_size),
@@ -76,6 +83,7 @@ def make_batch(
         teacher_topk_logprobs=torch.log_softmax(
             torch.randn(n, max_len, top_k + 1, generator=g), -1
         )[..., :top_k],
+        process_labels=labels,
     )
 
 
@@ -185,7 +193,7 @@ def _permute(batch: RolloutBatch, perm: torch.Tensor) -> RolloutBatch:
 
 
 def _pad(batch: RolloutBatch, extra: int) -> RolloutBatch:
-    def pad(t: torch.Tensor | None, value: float | bool = 0.0) -> torch.Tensor | None:
+    def pad(t: torch.Tensor | None, value: float = 0.0) -> torch.Tensor | None:
         return None if t is None else torch.nn.functional.pad(t, (0, extra), value=value)
 
     def pad_time(t: torch.Tensor | None) -> torch.Tensor | None:  # [N, T, ...]: pad dim 1
@@ -193,7 +201,11 @@ def _pad(batch: RolloutBatch, extra: int) -> RolloutBatch:
             return None
         return torch.nn.functional.pad(t, (0, 0) * (t.dim() - 2) + (0, extra))
 
-    changes = {"response_mask": pad(batch.response_mask, False), "logprobs": pad(batch.logprobs)}
+    changes = {
+        "response_mask": pad(batch.response_mask, False),
+        "logprobs": pad(batch.logprobs),
+        "process_labels": pad(batch.process_labels, -1),
+    }
     for f in (
         "teacher_logprobs",
         "neg_teacher_logprobs",  # [N, K, T]: time is last

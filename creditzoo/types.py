@@ -22,6 +22,7 @@ OPTIONAL_FIELDS = (
     "teacher_topk_ids",
     "teacher_topk_logprobs",
     "ref_logprobs",
+    "process_labels",
 )
 
 
@@ -45,6 +46,9 @@ class RolloutBatch:
         teacher_topk_ids: ``[N, T, K]`` long; the teacher's K most likely next tokens.
         teacher_topk_logprobs: ``[N, T, K]`` the teacher's log-probs of those tokens.
         ref_logprobs: ``[N, T]`` frozen reference model log-probs.
+        process_labels: ``[N, T]`` long, from a task that checks steps: 1 on the correct prefix
+            (every token of a correct response), 0 on the first wrong step, −1 after it, on
+            padding and where no step could be located (``creditzoo.process``).
         extras: plugin-defined tensors, keys namespaced ``"pkg/field"``.
     """
 
@@ -62,6 +66,7 @@ class RolloutBatch:
     teacher_topk_ids: Tensor | None = None
     teacher_topk_logprobs: Tensor | None = None
     ref_logprobs: Tensor | None = None
+    process_labels: Tensor | None = None
     extras: Mapping[str, Tensor] = field(default_factory=dict)
 
     @property

@@ -11,6 +11,7 @@ from creditzoo.algorithms import (  # noqa: F401  (each registers on import)
     egrsd,
     grpo,
     opsd,
+    oracle,
     rlcsd,
     rlrt,
     rlsd,

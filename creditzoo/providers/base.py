@@ -78,6 +78,27 @@ class Provider(Protocol):
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
+class NoStateHooks:
+    """The hooks of a provider that keeps no state and reports nothing (a base class)."""
+
+    needs_verdicts = False
+
+    def on_optimizer_step(self, steps_done: int) -> None:
+        pass
+
+    def metrics(self, inputs: StepInputs, batch: RolloutBatch) -> Mapping[str, float]:
+        return {}
+
+    def record(self) -> dict[str, Any]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        pass
+
+
 # How a run gets each field that no default provider gives; named in the start-up error.
 ENABLED_BY = {
     "ref_logprobs": "loss.kl_coef > 0 (a frozen copy of the initial policy scores the tokens)",
@@ -88,6 +109,10 @@ ENABLED_BY = {
     "teacher_topk_logprobs": "a teacher with top_k > 0 in its TeacherSpec",
     "neg_teacher_logprobs": "a teacher with negatives > 0 in its TeacherSpec",
     "neg_mask": "a teacher with negatives > 0 in its TeacherSpec",
+    "process_labels": (
+        "a task whose steps can be checked (data=arith; `creditzoo list` marks them 'checkable "
+        "steps')"
+    ),
 }
 
 

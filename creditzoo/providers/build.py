@@ -11,8 +11,10 @@ import torch
 from creditzoo.algorithms.base import Algorithm
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.models.util import initial_policy
+from creditzoo.process.steps import StepChecker
 from creditzoo.providers.base import Provider, check_coverage
 from creditzoo.providers.policy import BehaviourProvider, ReferenceProvider
+from creditzoo.providers.process import ProcessLabelProvider
 from creditzoo.providers.teacher import (
     NEGATIVE_FIELDS,
     POSITIVE_FIELDS,
@@ -36,6 +38,7 @@ def build_providers(
     kl_coef: float = 0.0,
     teacher: Mapping[str, Any] | None = None,
     templates: Mapping[str, str] | None = None,
+    step_checker: StepChecker | None = None,
 ) -> list[Provider]:
     """The providers of every field the run needs, and no others.
 
@@ -44,12 +47,15 @@ def build_providers(
             keeps the algorithm's choice; ``sync_every``, ``ema_decay``; ``check``: warn, strict
             or off, see ``providers.teacher_check``).
         templates: privileged-context templates of the task (``data.privileged_templates``).
+        step_checker: the task's ``check_steps``, for ``process_labels``.
     """
     needed = required_fields(algorithm, kl_coef)
     scoring = {"temperature": temperature, "micro_batch_size": micro_batch_size}
     providers: list[Provider] = [BehaviourProvider(policy, **scoring)]
     if "ref_logprobs" in needed:
         providers.append(ReferenceProvider(initial_policy(policy), **scoring))
+    if "process_labels" in needed and step_checker is not None:
+        providers.append(ProcessLabelProvider(step_checker, render.tokenizer))
     spec = algorithm.teacher_spec()
     if spec is not None and needed & (POSITIVE_FIELDS | NEGATIVE_FIELDS):
         t = dict(teacher or {})

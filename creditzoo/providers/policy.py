@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from creditzoo.providers.base import StepInputs
+from creditzoo.providers.base import NoStateHooks, StepInputs
 from creditzoo.rollout.scoring import eval_mode, no_autograd, prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences
-from creditzoo.types import RolloutBatch
 
 
-class _NoState:
-    needs_verdicts = False
-
-    def on_optimizer_step(self, steps_done: int) -> None:
-        pass
-
-    def metrics(self, inputs: StepInputs, batch: RolloutBatch) -> Mapping[str, float]:
-        return {}
-
-    def record(self) -> dict[str, Any]:
-        return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        pass
-
-
-class BehaviourProvider(_NoState):
+class BehaviourProvider(NoStateHooks):
     """``logprobs`` (always) and ``entropies`` of the sampled tokens under the current policy.
 
     When the loop hands over the training forward's values (``StepInputs.behaviour``), no pass
@@ -64,7 +41,7 @@ class BehaviourProvider(_NoState):
         return out
 
 
-class ReferenceProvider(_NoState):
+class ReferenceProvider(NoStateHooks):
     """``ref_logprobs``: the tokens under a frozen reference model (the loss's KL penalty)."""
 
     name = "reference"

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from creditzoo.data.problem import Problem
 from creditzoo.errors import ConfigError
+from creditzoo.process.steps import StepChecker
 from creditzoo.registry import Registry
 
 ENTRY_POINT_GROUP = "creditzoo.tasks"
@@ -116,7 +117,9 @@ class Task:
         max_new_tokens: default generation length.
         answer_format: how reference answers are written (boxed | gsm8k | plain).
         has_solutions: problems carry worked solutions (the teacher's ``solution`` context).
-        steps_checkable: each step of a solution can be verified (arith's can).
+        check_steps: the step checker (``creditzoo.process.StepChecker``): a response's
+            category and first wrong step, which ``process_labels`` are made of; None when
+            steps cannot be checked.
         privileged_templates: the teacher's context templates (answer, solution,
             correct_sibling), ``privileged_templates_version`` names them.
         stream: ``stream(task, seed)`` for a generated task's endless training data.
@@ -137,7 +140,7 @@ class Task:
     max_new_tokens: int = 1024
     answer_format: str = "boxed"
     has_solutions: bool = False
-    steps_checkable: bool = False
+    check_steps: StepChecker | None = None
     privileged_templates: Mapping[str, str] = field(default_factory=lambda: dict(CHAT_TEMPLATES))
     privileged_templates_version: str = CHAT_TEMPLATES_VERSION
     stream: Callable[[Task, int], TrainStream] | None = None
@@ -145,6 +148,10 @@ class Task:
     spec: Mapping[str, Any] = field(default_factory=dict)
     details: Any = None
     options: TaskOptions = field(default_factory=TaskOptions)
+
+    @property
+    def steps_checkable(self) -> bool:
+        return self.check_steps is not None
 
     @property
     def default_eval_splits(self) -> tuple[str, ...]:

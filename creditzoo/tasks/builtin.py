@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from creditzoo.data import arith
+from creditzoo.data.arith_steps import check_arith_steps
 from creditzoo.data.problem import Problem
 from creditzoo.errors import ConfigError, MissingDataError
 from creditzoo.providers.contexts import DEFAULT_TEMPLATES
@@ -71,7 +72,7 @@ register_task(
         max_new_tokens=64,
         answer_format="boxed",
         has_solutions=True,
-        steps_checkable=True,
+        check_steps=check_arith_steps,
         # The forms the tiny model's warm start trains on (models/warmstart.py), so that its
         # teacher reads every context.
         privileged_templates=dict(DEFAULT_TEMPLATES),
