@@ -233,7 +233,6 @@ def job_trl(model_dir: str, gc: bool, warmup: int, steps: int, **_) -> dict:
 def job_generate(model_dir: str, repeats: int, **_) -> dict:
     """creditzoo's rollout (rollout=static) against raw ``model.generate``, same 64×64 batch."""
     _threads()
-    import torch
 
     from creditzoo.data.prompts import PromptRenderer
     from creditzoo.models.factory import build_model
@@ -248,21 +247,7 @@ def job_generate(model_dir: str, repeats: int, **_) -> dict:
     tokens = {}
 
     def raw() -> int:
-        with torch.no_grad():
-            out = model.generate(
-                input_ids=ids,
-                attention_mask=mask.long(),
-                do_sample=True,
-                temperature=1.0,
-                top_k=0,
-                top_p=1.0,
-                max_new_tokens=NEW_TOKENS,
-                min_new_tokens=NEW_TOKENS,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                disable_compile=True,
-            )
-        return int(out.shape[0] * (out.shape[1] - ids.shape[1]))
+        return bench_setup.raw_generate(model, tokenizer, ids, mask, NEW_TOKENS)
 
     def engine() -> int:
         seqs = sampler.generate(prompts, max_new_tokens=NEW_TOKENS, temperature=1.0)
