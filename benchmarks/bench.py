@@ -9,7 +9,9 @@ Every measurement runs in its own process; the processes are interleaved in roun
 TRL, TRL without gradient checkpointing, the engine-vs-generate pair, every algorithm, creditzoo
 GRPO again: it is every ratio's denominator), so machine drift hits all alike. Step time is the
 period between consecutive steps (everything the trainer does per step), medians after warm-up.
-Ratios: median / median; their min–max are those of the per-round ratios. Writes
+Every ratio is one list of per-round paired ratios (median of the numerator's samples in round r
+over the denominator's in the same round; ``bench_ratios.py``), reported as that list's median
+(min–max), so the headline lies inside its range. Writes
 ``benchmarks/results/latest.json`` and the table in
 ``benchmarks/README.md`` between the ``bench:`` markers.
 
@@ -34,6 +36,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_setup  # noqa: E402
+from bench_ratios import DEFINITION, paired_ratio  # noqa: E402
+from bench_ratios import summary as stats  # noqa: E402
 
 THREADS = 2
 PROMPTS, GROUP, NEW_TOKENS = 8, 8, 64
@@ -229,7 +233,6 @@ def job_trl(model_dir: str, gc: bool, warmup: int, steps: int, **_) -> dict:
 def job_generate(model_dir: str, repeats: int, **_) -> dict:
     """creditzoo's rollout (rollout=static) against raw ``model.generate``, same 64×64 batch."""
     _threads()
-    import torch
 
     from creditzoo.data.prompts import PromptRenderer
     from creditzoo.models.factory import build_model
@@ -244,21 +247,7 @@ def job_generate(model_dir: str, repeats: int, **_) -> dict:
     tokens = {}
 
     def raw() -> int:
-        with torch.no_grad():
-            out = model.generate(
-                input_ids=ids,
-                attention_mask=mask.long(),
-                do_sample=True,
-                temperature=1.0,
-                top_k=0,
-                top_p=1.0,
-                max_new_tokens=NEW_TOKENS,
-                min_new_tokens=NEW_TOKENS,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                disable_compile=True,
-            )
-        return int(out.shape[0] * (out.shape[1] - ids.shape[1]))
+        return bench_setup.raw_generate(model, tokenizer, ids, mask, NEW_TOKENS)
 
     def engine() -> int:
         seqs = sampler.generate(prompts, max_new_tokens=NEW_TOKENS, temperature=1.0)
@@ -411,22 +400,6 @@ def merge_runs(a: dict, b: dict) -> dict:
     }
 
 
-def stats(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def ratio(num: list[list[float]], den: list[list[float]]) -> dict[str, float]:
-    """Median over all rounds of num / the same of den; min–max of the per-round ratios."""
-    per_round = [statistics.median(a) / statistics.median(b) for a, b in zip(num, den, strict=True)]
-    flat_n = [x for r in num for x in r]
-    flat_d = [x for r in den for x in r]
-    return {
-        "median": statistics.median(flat_n) / statistics.median(flat_d),
-        "min": min(per_round),
-        "max": max(per_round),
-    }
-
-
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -548,11 +521,12 @@ def summarize(runs, algorithms, args, loads, loss_check, seconds) -> dict:
             "warmup_steps": args.warmup,
             "measured_steps_per_round": args.steps,
             "step_time": "period between consecutive steps, after warm-up",
+            "ratios": DEFINITION,
         },
-        "trl_ratio": ratio(cz, [r["step_s"] for r in runs["trl"]]),
-        "trl_ratio_vs_no_grad_ckpt": ratio(cz, [r["step_s"] for r in runs["trl_nogc"]]),
-        "rollout_vs_generate": ratio(tok_per_s["creditzoo"], tok_per_s["generate"]),
-        "overhead": {a: ratio(steps[a], steps["grpo"]) for a in algorithms},
+        "trl_ratio": paired_ratio(cz, [r["step_s"] for r in runs["trl"]]),
+        "trl_ratio_vs_no_grad_ckpt": paired_ratio(cz, [r["step_s"] for r in runs["trl_nogc"]]),
+        "rollout_vs_generate": paired_ratio(tok_per_s["creditzoo"], tok_per_s["generate"]),
+        "overhead": {a: paired_ratio(steps[a], steps["grpo"]) for a in algorithms},
         "step_s": {
             "creditzoo_grpo": stats(flat("creditzoo")),
             "trl": stats(flat("trl")),
@@ -595,7 +569,8 @@ def render_table(rep: dict) -> str:
         f"transformers {rep['versions']['transformers']}, trl {rep['versions']['trl']}, Python "
         f"{rep['versions']['python']}. {rep['settings']['rounds']} interleaved rounds × "
         f"{rep['settings']['measured_steps_per_round']} steps after "
-        f"{rep['settings']['warmup_steps']} warm-up; median (min–max); `make bench` took "
+        f"{rep['settings']['warmup_steps']} warm-up. Ratios: median (min–max) of the per-round "
+        f"paired ratios; times: median (min–max) over all measured steps. `make bench` took "
         f"{rep['wall_time_s'] / 60:.0f} min.",
         "",
         "| figure | value | target |",

@@ -4,6 +4,7 @@ A byte-level BPE (vocab 1024) trained on 10k synthetic strings, wrapped in a fas
 the chat template ``<|user|>{content}<|eos|><|assistant|>`` (left padding), and a random-weight
 ``Qwen2ForCausalLM`` (hidden 256, 6 layers, 8 heads, 4 kv heads, ffn 1024, tied; 6,166,784
 parameters, seed 0). Built once into a directory and reused; every engine loads the same files.
+``raw_generate`` is the baseline every rollout race runs (bench.py, gpu_check.py).
 """
 
 from __future__ import annotations
@@ -97,3 +98,25 @@ def build(out: str | Path, size: str = "M") -> Path:
         json.dumps({"size": size, "params": sum(p.numel() for p in model.parameters())})
     )
     return out
+
+
+def raw_generate(model, tokenizer, ids, mask, new_tokens: int) -> int:
+    """Plain ``model.generate`` sampling exactly ``new_tokens`` per row (EOS forbidden before);
+    the tokens it made. ``top_k=0, top_p=1``: the static engine's distribution."""
+    import torch
+
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids.to(model.device),
+            attention_mask=mask.long().to(model.device),
+            do_sample=True,
+            temperature=1.0,
+            top_k=0,
+            top_p=1.0,
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            disable_compile=True,
+        )
+    return int(out.shape[0] * (out.shape[1] - ids.shape[1]))

@@ -2,7 +2,8 @@
 
 Runs short fits of each algorithm in interleaved rounds (so machine drift hits all alike), reads
 the per-step phase timings the loop logs to TensorBoard, and reports medians after warm-up and the
-ratio of each algorithm's median step time to GRPO's.
+ratio of each algorithm's step time to GRPO's: per-round paired ratios of medians, their median
+(min–max) (``bench_ratios.py``, the definition `make bench` uses too).
 
     python benchmarks/step_overhead.py [--steps 15] [--rounds 2] [--algorithms grpo,rlsd,cepo]
 """
@@ -17,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_ratios import DEFINITION, paired_ratio
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -64,14 +66,15 @@ def main() -> None:
     if "grpo" not in algos:
         algos.insert(0, "grpo")
     samples: dict[str, dict[str, list[float]]] = {a: {} for a in algos}
+    step_rounds: dict[str, list[list[float]]] = {a: [] for a in algos}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for a in algos:
                 times = step_times(a, args.steps, Path(tmp) / f"{a}-{r}")
                 for phase, values in times.items():
                     samples[a].setdefault(phase, []).extend(values[args.warmup :])
+                step_rounds[a].append(times["step"][args.warmup :])
     medians = {a: {p: statistics.median(v) for p, v in ph.items()} for a, ph in samples.items()}
-    base = medians["grpo"]["step"]
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
@@ -80,15 +83,9 @@ def main() -> None:
             "warmup": args.warmup,
             "rounds": args.rounds,
             "config": "defaults (tiny model, 8 prompts x 8 samples, 64 new tokens)",
+            "ratios": DEFINITION,
         },
-        "overhead": {
-            a: {
-                "median": medians[a]["step"] / base,
-                "min": min(samples[a]["step"]) / base,
-                "max": max(samples[a]["step"]) / base,
-            }
-            for a in algos
-        },
+        "overhead": {a: paired_ratio(step_rounds[a], step_rounds["grpo"]) for a in algos},
         "phase_median_s": medians,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +95,9 @@ def main() -> None:
     for a in algos:
         m = medians[a]
         cells = " | ".join(f"{m[p]:.3f}" if p in m else "-" for p in PHASES[1:])
-        print(f"| {a} | {m['step']:.3f} | {m['step'] / base:.2f} | {cells} |")
+        o = report["overhead"][a]
+        ratio = f"{o['median']:.2f} ({o['min']:.2f}–{o['max']:.2f})"
+        print(f"| {a} | {m['step']:.3f} | {ratio} | {cells} |")
 
 
 if __name__ == "__main__":
