@@ -20,8 +20,9 @@ decay 0.95.
 Shapes and reads: rewards [N], group_ids [N], response_mask [N, T], teacher_entropies [N, T],
 teacher_topk_ids and teacher_topk_logprobs [N, T, K]. Returns advantages [N, T] (0 off-mask and
 on SDPO rows) and the ``DistillTarget``.
-Reduces to: with every row correct-routed (no SDPO row), grpo on the whole batch; with β = 0,
-w̃ = 1: plain SDPO on the routed rows (``sdpo-rlcsd``'s term), GRPO on the others.
+Reduces to: grpo's advantages on the rows with A_i > 0 (0 elsewhere); a teacher equal to the
+student makes the distillation term 0, leaving GRPO's positive-advantage half of the loss; β = 0
+gives w̃ = 1, ``sdpo-rlcsd``'s term on the routed rows.
 
 Deviations:
 - the top-k support is the teacher's top-k ids (the reference gathers at the student's top-k);
