@@ -45,9 +45,17 @@ def plain(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if node is not None else None
 
 
+# Algorithm parameters whose "unknown" value (0) the run settings fill: name → how to read them.
+RUN_FACTS = {"total_steps": lambda cfg: int(cfg.max_steps)}
+
+
 def algorithm_from_config(cfg: DictConfig) -> Algorithm:
     params = dict(plain(cfg.algorithm))
     algorithm = build_algorithm(params.pop("name"), **params)
+    known = {f.name for f in dataclasses.fields(algorithm)}  # type: ignore[arg-type]
+    facts = {k: read(cfg) for k, read in RUN_FACTS.items() if k in known and params.get(k, 0) == 0}
+    if facts:  # e.g. SDPG's β decay over the run's last steps
+        algorithm = dataclasses.replace(algorithm, **facts)  # type: ignore[type-var]
     if cfg.group_size < algorithm.min_group_size:
         raise ConfigError(
             f"algorithm {algorithm.name!r} needs group_size >= {algorithm.min_group_size}: its "

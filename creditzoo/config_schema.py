@@ -103,7 +103,7 @@ class TeacherSettings:
     negative_context: str | None = None
     weights: Literal["live", "fixed", "snapshot", "ema"] | None = None
     sync_every: int = param(10, ge=1)
-    ema_decay: float = param(0.99, ge=0, le=1)
+    ema_decay: float | None = param(None, ge=0, le=1)  # None → the algorithm's TeacherSpec
     check: Literal["warn", "strict", "off"] = "warn"  # first-batch check of the teacher
 
 

@@ -20,8 +20,9 @@ surrogate is then REINFORCE with per-token advantages, −Â·logp in gradient. 
 the second mini-batch on.
 
 Further loss components an algorithm returns (``Credit.components``, e.g. OPSD's distillation
-target) are added with the same per-token weights w, times the component's own weight:
-  loss = Σ w·ℓ_pg + Σ_c Σ w·weight_c·ℓ_c
+target) are added with the same per-token weights w, times the component's own weight (and, when
+the component sets ``is_clip``, its detached importance ratio ρ = min(exp(logp − old_logp), c)):
+  loss = Σ w·ℓ_pg + Σ_c Σ w·weight_c·[ρ]·ℓ_c
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class ClipSettings(Protocol):
 
 def gather_ids(components: Mapping[str, DistillTarget], rows: slice) -> Tensor | None:
     """``[n, T, ΣK]`` token ids whose student log-probs the components need, or None."""
-    ids = [c.ids[rows] for c in components.values()]
+    ids = [c.ids[rows] for c in components.values() if c.ids is not None]
     return torch.cat(ids, dim=-1) if ids else None
 
 
@@ -194,13 +195,18 @@ def micro_batch_loss(
     values: dict[str, float] = {}
     offset = 0
     for name, target in (components or {}).items():
-        assert gathered is not None, "components need the student's log-probs at their ids"
-        k = target.ids.shape[-1]
-        student = gathered[..., offset : offset + k]
-        offset += k
+        if target.ids is None:  # the sampled token: the surrogate's own log-prob
+            student = logp[..., None]
+        else:
+            assert gathered is not None, "components need the student's log-probs at their ids"
+            k = target.ids.shape[-1]
+            student = gathered[..., offset : offset + k]
+            offset += k
         device = student.device
         goal = target.logprobs[rows].to(device)
         w = target.weight[rows].to(device) * weights
+        if target.is_clip is not None:
+            w = w * importance_weight(logp, old_logp, target.is_clip)
         part = (target.divergence(student, goal) * w).sum()
         loss = loss + part
         values[name] = float(part.detach())
@@ -208,6 +214,13 @@ def micro_batch_loss(
             for key, monitor in target.monitors.items():
                 values[f"{name}_{key}"] = float((monitor(student.detach(), goal) * w).sum())
     return loss, stats, values
+
+
+def importance_weight(logp: Tensor, old_logp: Tensor, clip: float) -> Tensor:
+    """``[n, T]`` detached min(exp(logp − old_logp), clip), the exponent clamped to ±20 (SDPO,
+    lasgroup/SDPO ``compute_self_distillation_loss``; THU-BPM/RLCSD ``compute_policy_loss_sdpo``).
+    Only its value scales the term: no gradient flows through the ratio."""
+    return torch.exp((logp - old_logp).detach().clamp(-20.0, 20.0)).clamp(max=clip)
 
 
 def generalized_jsd(

@@ -96,20 +96,24 @@ class DistillTarget:
     policy-gradient term's (so ``loss.agg`` applies to both).
 
     Attributes:
-        ids: ``[N, T, K]`` long token ids of the support (e.g. the teacher's top-k).
+        ids: ``[N, T, K]`` long token ids of the support (e.g. the teacher's top-k); None: the
+            sampled token y_t itself (K = 1, the surrogate's own log-prob; no extra gather).
         logprobs: ``[N, T, K]`` target log-probs at those ids (no grad).
         weight: ``[N, T]`` per-token weight, 0 off the response mask.
         divergence: ℓ = divergence(student [n, T, K], target [n, T, K]) → ``[n, T]``.
         monitors: further per-token figures of the same shape, computed without grad and
             aggregated like ℓ but never optimised; logged as ``loss/<component>_<key>`` (e.g.
             OPSD's unclipped KL(teacher‖student) as ``loss/distill_kl``).
+        is_clip: when set, ℓ is multiplied by the detached importance ratio of the sampled
+            token, min(exp(logp − old_logp), is_clip) (SDPO's IS-corrected distillation).
     """
 
-    ids: Tensor
+    ids: Tensor | None
     logprobs: Tensor
     weight: Tensor
     divergence: Divergence
     monitors: Mapping[str, Divergence] = field(default_factory=dict)
+    is_clip: float | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from creditzoo.algorithms import (  # noqa: F401  (each registers on import)
     rlcsd,
     rlrt,
     rlsd,
+    sdpg,
+    sdpo,
+    srpo,
 )
 from creditzoo.algorithms.base import (
     ALGORITHMS,

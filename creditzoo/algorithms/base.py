@@ -40,6 +40,8 @@ class TeacherSpec:
         negatives: K, the number of wrong-answer contexts per row.
         top_k: K of ``teacher_topk_ids`` / ``teacher_topk_logprobs`` (0: none;
             ``FULL_VOCABULARY``: every token id, as the scoring pass caps K at the vocabulary).
+        ema_decay: d of the ``ema`` weights, θ_T ← d·θ_T + (1−d)·θ after each optimizer step
+            (``teacher.ema_decay`` overrides it).
     """
 
     context: str = "answer"
@@ -47,6 +49,7 @@ class TeacherSpec:
     negative_context: str = "wrong_answer"
     negatives: int = 0
     top_k: int = 0
+    ema_decay: float = 0.99
 
 
 class Algorithm:

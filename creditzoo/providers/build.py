@@ -44,7 +44,8 @@ def build_providers(
 
     Args:
         teacher: the ``teacher.*`` config (``context``, ``weights``, ``negative_context``: null
-            keeps the algorithm's choice; ``sync_every``, ``ema_decay``; ``check``: warn, strict
+            keeps the algorithm's choice; ``sync_every``; ``ema_decay``: null keeps the algorithm's
+            ``TeacherSpec.ema_decay``; ``check``: warn, strict
             or off, see ``providers.teacher_check``).
         templates: privileged-context templates of the task (``data.privileged_templates``).
         step_checker: the task's ``check_steps``, for ``process_labels``.
@@ -67,7 +68,7 @@ def build_providers(
             policy,
             mode=spec.weights,
             sync_every=t.get("sync_every", 10),
-            ema_decay=t.get("ema_decay", 0.99),
+            ema_decay=spec.ema_decay if t.get("ema_decay") is None else t["ema_decay"],
         )
         teacher_provider = TeacherProvider(
             weights, spec, render, templates=templates, check=t.get("check", "warn"), **scoring

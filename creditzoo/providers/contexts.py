@@ -20,6 +20,10 @@ Built-ins:
   correct_sibling  a correct sibling's response, drawn at random from the correct siblings other
                    than the row and with a text different from the row's (RLCSD); None when
                    there is none
+  first_correct_sibling  the first correct sibling in row order other than the row itself,
+                   text duplicates allowed (SDPO's demonstration, lasgroup/SDPO
+                   ``RayPPOTrainer._get_solution`` with ``dont_reprompt_on_self_success``); None
+                   when the row has no correct sibling
   wrong_answer     (negative) CEPO's official choice: the group's worst rejected (not correct)
                    rollout (lowest reward, ties → first index), for every row of the group
                    *including itself*: its parsed answer, or its first 50 characters when none
@@ -106,6 +110,13 @@ def correct_sibling(group: GroupOutcome, row: int, templates: Templates) -> str 
         return None
     j = group.rng(row, "positive").choice(pool)
     return _sibling(group, j, templates)
+
+
+@CONTEXTS.register("first_correct_sibling")
+def first_correct_sibling(group: GroupOutcome, row: int, templates: Templates) -> str | None:
+    """The first correct sibling by index (never the row); None when there is none."""
+    pool = [j for j in range(len(group.texts)) if j != row and group.verdicts[j].correct]
+    return _sibling(group, pool[0], templates) if pool else None
 
 
 @NEGATIVE_CONTEXTS.register("wrong_sibling")

@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
-from creditzoo.losses import LossNormalizer, policy_loss
+from creditzoo.config_schema import LossSettings
+from creditzoo.losses import LossNormalizer, micro_batch_loss, policy_loss
+from creditzoo.types import DistillTarget
 
 
 def _loss(logp, old, adv, mask, agg="token_mean", max_len=None, **kw):
@@ -92,3 +94,33 @@ def test_micro_batching_and_accumulation_give_the_same_gradient(agg: str) -> Non
     full = grad_for(n)
     for micro in (1, 3, 4):
         torch.testing.assert_close(grad_for(micro), full, rtol=1e-5, atol=1e-6)
+
+
+def test_component_on_the_sampled_token_with_a_clipped_importance_ratio() -> None:
+    # A component with ids=None reads the surrogate's own log-prob of y_t. ℓ = (s − t)², target
+    # t = −1; logp = [−0.5, −2], old = [−1.5, −1]: ratios e^{1} = 2.718 → clipped to 2, e^{−1} =
+    # 0.367879. w = ½ each, weight 1. Value = ½·(2·0.25 + 0.367879·1) = 0.433940.
+    # Gradient w·ρ·2(s − t): ½·2·2·0.5 = 1.0 and ½·0.367879·2·(−1) = −0.367879 (ρ carries none).
+    from creditzoo.losses import importance_weight
+
+    logp = torch.tensor([[-0.5, -2.0]], requires_grad=True)
+    old = torch.tensor([[-1.5, -1.0]])
+    torch.testing.assert_close(
+        importance_weight(logp, old, 2.0), torch.tensor([[2.0, math.exp(-1.0)]])
+    )
+    target = DistillTarget(
+        ids=None,
+        logprobs=torch.full((1, 2, 1), -1.0),
+        weight=torch.ones(1, 2),
+        divergence=lambda s, t: ((s - t) ** 2).squeeze(-1),
+        is_clip=2.0,
+    )
+    mask = torch.ones(1, 2, dtype=torch.bool)
+    loss, _, parts = micro_batch_loss(
+        logp, None, old, torch.zeros(1, 2), mask, mask.float() / 2, LossSettings(),
+        components={"pen": target},
+    )  # fmt: skip
+    assert parts["pen"] == pytest.approx(0.433940, abs=1e-6)
+    loss.backward()
+    assert logp.grad is not None
+    torch.testing.assert_close(logp.grad, torch.tensor([[1.0, -math.exp(-1.0)]]))

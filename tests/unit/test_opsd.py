@@ -211,6 +211,11 @@ def _train(name: str, per_bucket_clamp: float | None = None) -> tuple[float, flo
         logprobs=torch.zeros(1, POSITIONS),
         teacher_topk_ids=ids,
         teacher_topk_logprobs=topk,
+        # What the other distillers also read: every row has its context, a sure teacher, and
+        # the reference is the student (their further terms are not trained here).
+        teacher_mask=torch.ones(1, dtype=torch.bool),
+        teacher_entropies=torch.zeros(1, POSITIONS),
+        ref_logprobs=torch.zeros(1, POSITIONS),
     )
     target = algo(batch).components["distill"]
     if per_bucket_clamp is not None:  # the references' per-(position, bucket) clamp

@@ -227,3 +227,24 @@ def test_a_new_context_is_a_registered_function(tiny) -> None:
         assert out["teacher_logprobs"].shape == seqs.response_mask.shape
     finally:
         CONTEXTS.unregister("_shout_answer")
+
+
+def test_ema_decay_is_the_algorithms_unless_configured(tiny) -> None:
+    # SDPO's reference EMA: teacher_update_rate 0.05, i.e. decay 0.95 (TeacherSpec.ema_decay);
+    # teacher.ema_decay overrides it; an algorithm that says nothing keeps 0.99.
+    from creditzoo import build_algorithm
+    from creditzoo.providers import build_providers
+
+    model, _, render = tiny
+
+    def decay(name: str, **teacher) -> float:
+        providers = build_providers(
+            build_algorithm(name), model, render, temperature=1.0, micro_batch_size=8,
+            teacher={"weights": "ema", **teacher},
+        )  # fmt: skip
+        return next(p for p in providers if p.name == "teacher").weights.ema_decay
+
+    assert decay("sdpo") == 0.95
+    assert decay("sdpo", ema_decay=None) == 0.95
+    assert decay("sdpo", ema_decay=0.5) == 0.5
+    assert decay("rlsd") == 0.99
