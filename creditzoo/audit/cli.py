@@ -1,7 +1,8 @@
 """Arguments of `creditzoo audit`.
 
 ``creditzoo audit algorithms=<all | a,b,…> [ckpt=<run dir> | model=…] n_problems=512
-group_size=8 seed=0 out=<dir>`` audits; ``creditzoo audit from=<dir> [out=<dir>]`` rewrites the
+group_size=8 seed=0 out=<dir>`` audits (``realised_problems=128``: on how many of the problems
+the one-step realised change is measured); ``creditzoo audit from=<dir> [out=<dir>]`` rewrites the
 README, plot and page of an audit from its ``tokens.jsonl.gz`` (byte-identical). Every other
 ``key=value`` is a `creditzoo fit` setting (model, data, temperature, teacher.*, loss.*, lr, …),
 so the audit sees the batch and the credit a training run with those settings would.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from creditzoo.errors import ConfigError
 
-OWN_KEYS = ("algorithms", "ckpt", "n_problems", "out", "from")
+OWN_KEYS = ("algorithms", "ckpt", "n_problems", "realised_problems", "out", "from")
 
 
 def parse(argv: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -48,23 +49,23 @@ def main(argv: list[str]) -> int:
         return _regenerate(Path(own["from"]), Path(own.get("out") or own["from"]))
     if "out" not in own:
         raise ConfigError("audit needs out=<dir> (where audit.json, README.md and the dump go)")
+    from creditzoo.audit.run import REALISED_PROBLEMS, run_audit
     from creditzoo.config_check import checked_config
 
-    n = own.get("n_problems", "512")
-    if not n.isdigit() or int(n) < 1:
-        raise ConfigError(f"n_problems must be a positive integer, got {n!r}")
+    n = _positive(own, "n_problems", 512)
+    realised = _positive(own, "realised_problems", REALISED_PROBLEMS)
     cfg = checked_config("fit", fit)
-    from creditzoo.audit.run import run_audit
-
-    record = run_audit(
-        cfg,
-        algorithm_names(own.get("algorithms", "all")),
-        int(n),
-        own.get("ckpt"),
-        Path(own["out"]),
-    )
+    names = algorithm_names(own.get("algorithms", "all"))
+    record = run_audit(cfg, names, n, own.get("ckpt"), Path(own["out"]), realised)
     print(Path(own["out"]) / "README.md", f"({record['provenance']['wall_time_s']} s)")
     return 0
+
+
+def _positive(own: dict[str, str], key: str, default: int) -> int:
+    value = own.get(key, str(default))
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _regenerate(source: Path, out: Path) -> int:

@@ -26,15 +26,21 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.losses import LossNormalizer, gather_ids, micro_batch_loss
 from creditzoo.process.steps import StepCheck
 from creditzoo.providers import build_providers
-from creditzoo.providers.base import Provider, StepInputs
+from creditzoo.providers.base import StepInputs
 from creditzoo.providers.policy import score_passes
 from creditzoo.providers.process import check_rows
-from creditzoo.providers.teacher import TeacherProvider, TeacherWeights
+from creditzoo.providers.teacher import (
+    NEGATIVE_FIELDS,
+    POSITIVE_FIELDS,
+    TeacherProvider,
+    TeacherWeights,
+)
 from creditzoo.rollout.scoring import prompt_arguments, score_tokens
 from creditzoo.rollout.sequences import Sequences, pad_right
 from creditzoo.types import Credit, RolloutBatch
 from creditzoo.verify.result import VerifyResult
 
+TOPK_FIELDS = frozenset({"teacher_topk_ids", "teacher_topk_logprobs"})
 # Rows per generate call: bounds the KV cache of a large audit.
 SAMPLE_CHUNK = 512
 
@@ -114,12 +120,6 @@ def build(name: str, policy: torch.nn.Module) -> Algorithm:
     return with_model_facts(build_algorithm(name), policy)
 
 
-def provider_key(provider: Provider) -> tuple[str, str]:
-    """Providers with equal keys compute equal fields (a teacher: per TeacherSpec)."""
-    spec = getattr(provider, "spec", None)
-    return provider.name, repr(spec)
-
-
 def compute_fields(
     batch: FrozenBatch,
     algorithms: Sequence[Algorithm],
@@ -129,18 +129,23 @@ def compute_fields(
     teacher: Mapping[str, Any],
     templates: Mapping[str, str],
     checker,
+    reference: torch.nn.Module | None = None,
 ) -> list[dict[str, Tensor]]:
-    """Each algorithm's fields; each distinct provider runs once, for the union of the fields
-    the algorithms that share it need."""
+    """Each algorithm's fields, every teacher pass run once for all algorithms that share it.
+
+    ``reference`` is the frozen model of ``ref_logprobs`` (a run's initial policy; None: the
+    audited policy itself, as at the start of a run).
+
+    Passes are shared by what they score, not by algorithm: one positive pass per teacher
+    context (with the largest top-k any algorithm asks of it; a smaller top-k is its prefix, as
+    ``topk`` sorts), one negative pass per (wrong-answer context, K), one behaviour pass."""
     teacher = {**teacher, "weights": "live", "check": "off"}
     scoring = {
         "temperature": settings.temperature,
         "micro_batch_size": settings.loss.micro_batch_size,
     }
-    plans: list[list[tuple[Provider, frozenset[str]]]] = []
-    wanted: dict[tuple[str, str], tuple[Provider, set[str]]] = {}
+    plans = []
     for algorithm in algorithms:
-        needed = set(algorithm.requires) | {"logprobs", "entropies"}
         providers = build_providers(
             algorithm,
             policy,
@@ -150,25 +155,78 @@ def compute_fields(
             templates=templates,
             step_checker=checker,
         )
-        plan = []
-        for provider in providers:
-            fields = frozenset(provider.provides & needed)
-            needed -= fields
-            if fields:
-                key = provider_key(provider)
-                wanted.setdefault(key, (provider, set()))[1].update(fields)
-                plan.append((provider, fields))
-        plans.append(plan)
-    computed: dict[tuple[str, str], dict[str, Tensor]] = {}
+        spec = next((p.spec for p in providers if isinstance(p, TeacherProvider)), None)
+        plans.append((set(algorithm.requires) | {"logprobs", "entropies"}, spec))
     inputs = batch.inputs(settings.seed)
-    for key, (provider, fields) in wanted.items():
-        if key[0] == "process":
-            computed[key] = {"process_labels": batch.fields["process_labels"]}
-        else:
-            computed[key] = provider.score(inputs, frozenset(fields))
-    return [
-        {f: computed[provider_key(p)][f] for p, fields in plan for f in fields} for plan in plans
-    ]
+    logprobs, entropies = score_passes(
+        policy,
+        batch.seqs,
+        temperature=settings.temperature,
+        micro_batch_size=settings.loss.micro_batch_size,
+        with_entropy=True,
+    )
+    shared = {
+        "logprobs": logprobs,
+        "entropies": entropies,
+        "process_labels": batch.fields["process_labels"],
+    }
+    if any("ref_logprobs" in needed for needed, _ in plans):
+        shared["ref_logprobs"] = logprobs
+        if reference is not None:
+            shared["ref_logprobs"], _ = score_passes(
+                reference,
+                batch.seqs,
+                temperature=settings.temperature,
+                micro_batch_size=settings.loss.micro_batch_size,
+                with_entropy=False,
+            )
+    positive: dict[str, tuple[set[str], int]] = {}
+    negative: set[tuple[str, int]] = set()
+    for needed, spec in plans:
+        if spec is None:
+            continue
+        if needed & POSITIVE_FIELDS:
+            fields, top_k = positive.get(spec.context, (set(), 0))
+            top_k = max(top_k, spec.top_k if needed & TOPK_FIELDS else 0)
+            positive[spec.context] = (fields | (needed & POSITIVE_FIELDS), top_k)
+        if needed & NEGATIVE_FIELDS:
+            negative.add((spec.negative_context, spec.negatives))
+    passes: dict[Any, dict[str, Tensor]] = {}
+    for context, (fields, top_k) in positive.items():
+        spec = TeacherSpec(context=context, weights="live", top_k=top_k)
+        passes[context] = _teacher(policy, spec, render, settings, templates).score(
+            inputs, frozenset(fields)
+        )
+    for neg_context, k in negative:
+        spec = TeacherSpec(weights="live", negative_context=neg_context, negatives=k)
+        passes[(neg_context, k)] = _teacher(policy, spec, render, settings, templates).score(
+            inputs, NEGATIVE_FIELDS
+        )
+    out = []
+    for needed, spec in plans:
+        fields = {f: shared[f] for f in needed if f in shared}
+        if spec is not None and needed & POSITIVE_FIELDS:
+            got = passes[spec.context]
+            fields |= {f: got[f] for f in needed & POSITIVE_FIELDS}
+            for f in needed & TOPK_FIELDS:  # its own top-k: a prefix of the shared pass's
+                fields[f] = fields[f][..., : spec.top_k]
+        if spec is not None and needed & NEGATIVE_FIELDS:
+            got = passes[(spec.negative_context, spec.negatives)]
+            fields |= {f: got[f] for f in needed & NEGATIVE_FIELDS}
+        out.append(fields)
+    return out
+
+
+def _teacher(policy, spec: TeacherSpec, render, settings: FitConfig, templates) -> TeacherProvider:
+    return TeacherProvider(
+        TeacherWeights(policy, mode="live"),
+        spec,
+        render,
+        templates=templates,
+        temperature=settings.temperature,
+        micro_batch_size=settings.loss.micro_batch_size,
+        check="off",
+    )
 
 
 def rollout_batch(batch: FrozenBatch, fields: Mapping[str, Tensor]) -> RolloutBatch:
@@ -192,14 +250,8 @@ def unrelated_teacher_delta(
         dataclasses.replace(p, answer=batch.problems[(i + 1) % n].answer)
         for i, p in enumerate(batch.problems)
     ]
-    provider = TeacherProvider(
-        TeacherWeights(policy, mode="live"),
-        TeacherSpec(context="answer"),
-        render,
-        templates=templates,
-        temperature=settings.temperature,
-        micro_batch_size=settings.loss.micro_batch_size,
-        check="off",
+    provider = _teacher(
+        policy, TeacherSpec(context="answer", weights="live"), render, settings, templates
     )
     out = provider.score(batch.inputs(settings.seed, rotated), frozenset({"teacher_logprobs"}))
     return (out["teacher_logprobs"] - logprobs) * batch.seqs.response_mask
@@ -249,28 +301,26 @@ def realised_change(
     rollout: RolloutBatch,
     credit: Credit,
     settings: FitConfig,
+    num_rows: int,
 ) -> Tensor:
-    """δ[i, t] = log π'(y_t) − log π(y_t) after one optimizer step (AdamW as configured, fresh
-    state) on the whole batch with this credit and loss components, from the audited weights.
+    """δ[i, t] = log π'(y_t) − log π(y_t) ``[num_rows, T]`` after one step along this credit's
+    gradient (the loss with its components, over the first ``num_rows`` rows: whole groups)
+    from the audited weights.
 
-    Adam's first step moves every parameter by about lr·sign(gradient), so δ shows where the
-    update goes more faithfully than how far; the gradient clip is scale-only and skipped."""
+    The step has the length of a fresh AdamW's first step, lr·√P (AdamW's first update is
+    lr·sign(g) per parameter), but the gradient's direction, which keeps the credit's relative
+    magnitudes that the sign step would flatten. δ shows where the credit goes once it passes
+    through the model's shared parameters."""
     model = copy.deepcopy(policy).train()
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        params,
-        lr=settings.lr,
-        betas=tuple(settings.optim.betas),
-        weight_decay=settings.optim.weight_decay,
-    )
-    seqs, mask = batch.seqs, batch.seqs.response_mask
+    seqs = batch.seqs.rows(slice(0, num_rows))
+    mask = seqs.response_mask
     normalizer = LossNormalizer(
         agg=settings.loss.agg,
         total_tokens=float(mask.sum()),
         total_rows=float(mask.shape[0]),
         max_len=settings.max_new_tokens,
     )
-    opt.zero_grad(set_to_none=True)
     step = settings.loss.micro_batch_size
     for start in range(0, seqs.num_rows, step):
         rows = slice(start, min(start + step, seqs.num_rows))
@@ -296,8 +346,15 @@ def realised_change(
             rows=rows,
         )
         loss.backward()
-    opt.step()
+    grads = [p.grad for p in params if p.grad is not None]
+    norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads))
+    if norm > 0:
+        length = settings.lr * sum(p.numel() for p in params) ** 0.5
+        with torch.no_grad():
+            for p in params:
+                if p.grad is not None:
+                    p -= (length / norm).float() * p.grad
     after, _ = score_passes(
         model, seqs, temperature=settings.temperature, micro_batch_size=step, with_entropy=False
     )
-    return (after - rollout.logprobs) * mask
+    return (after - rollout.logprobs[:num_rows]) * mask

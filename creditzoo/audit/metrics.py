@@ -125,15 +125,16 @@ class Estimate:
 
 
 def evaluate(
-    blames: Sequence[np.ndarray], responses: Sequence[Response], num_groups: int
+    blames: Sequence[np.ndarray | None], responses: Sequence[Response], num_groups: int
 ) -> dict[str, Estimate | None]:
-    """Every metric of one credit map (one blame vector per response) with its bootstrap CI."""
+    """Every metric of one credit map (a blame vector per response, None where the map does
+    not cover it) with its bootstrap CI over the groups."""
     weights = _bootstrap_weights(num_groups)
     out: dict[str, Estimate | None] = {}
     for name, metric in METRICS.items():
         sums, counts = np.zeros(num_groups), np.zeros(num_groups)
         for b, r in zip(blames, responses, strict=True):
-            value = metric(b, r)
+            value = None if b is None else metric(b, r)
             if value is not None:
                 sums[r.group] += value
                 counts[r.group] += 1
@@ -167,7 +168,7 @@ def blame_by_offset(
     sums: dict[int, float] = {}
     counts: dict[int, int] = {}
     for b, r in zip(blames, responses, strict=True):
-        if not r.scored:
+        if b is None or not r.scored:
             continue
         start = int(np.argmax(r.labels == LABEL_ERROR))
         for t in range(max(0, start - span), min(len(b), start + span + 1)):

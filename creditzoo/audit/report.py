@@ -18,9 +18,11 @@ KINDS = {"": "per-token advantage Â", "prefix": "prefix-aggregated", "realised"
 
 
 def load(out: Path) -> tuple[list[Response], dict[str, list[np.ndarray]], list[dict[str, Any]]]:
-    """Responses, blame vectors per credit map (b = −credit), and the raw records."""
+    """Responses, blame vectors per credit map (b = −credit; None where a map does not cover a
+    response), and the raw records."""
     records = list(read_dump(out / DUMP_FILE))
     responses, blames = [], {}
+    names = list(records[0]["credit"]) if records else []
     for r in records:
         labels = np.asarray(r["labels"], dtype=np.int64)
         located = (
@@ -28,8 +30,10 @@ def load(out: Path) -> tuple[list[Response], dict[str, list[np.ndarray]], list[d
         )
         scored = located and r["advantage"] != 0  # the outcome blames it: a sibling is correct
         responses.append(Response(r["group"], r["correct"], scored, labels, r["advantage"]))
-        for name, values in r["credit"].items():
-            blames.setdefault(name, []).append(-np.asarray(values, dtype=np.float64))
+        for name in names:  # None: this map does not cover the row (the realised change)
+            values = r["credit"].get(name)
+            blame = None if values is None else -np.asarray(values, dtype=np.float64)
+            blames.setdefault(name, []).append(blame)
     return responses, blames, records
 
 
@@ -138,9 +142,11 @@ def _readme(record: dict[str, Any], metrics: dict[str, Any], algorithms: list[st
         "",
         *_table(metrics, [f"{a}:prefix" for a in algorithms]),
         "",
-        f"## Effective credit: realised (one AdamW step, lr {s['lr']})",
+        "## Effective credit: realised",
         "",
-        "b = −(log π'(y_t) − log π(y_t)) after one optimizer step from the audited weights.",
+        f"b = −(log π'(y_t) − log π(y_t)) after one step along the credit's gradient (length "
+        f"lr·√P = a fresh AdamW's first step, lr {s['lr']}) over the responses of the first "
+        f"{s['realised_problems']} problems, from the audited weights.",
         "",
         *_table(metrics, [f"{a}:realised" for a in algorithms]),
         "",

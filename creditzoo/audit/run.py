@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from creditzoo.data.prompts import PromptRenderer
 from creditzoo.errors import ConfigError
 from creditzoo.eval.run import load_policy
 from creditzoo.io import write_json_atomic
+from creditzoo.models.factory import build_model
 from creditzoo.provenance import machine, versions
 from creditzoo.rollout.sampler import build_sampler
 from creditzoo.tasks import load_split, resolve_template
@@ -30,13 +32,23 @@ from creditzoo.verify.protocol import build_verifier
 
 log = logging.getLogger("creditzoo")
 
+# One gradient step and a rescoring per algorithm: on 128 of 512 problems the audit of every
+# built-in algorithm stays under 10 minutes on 2 CPU cores.
+REALISED_PROBLEMS = 128
 CONTROLS = ("control:position", "control:surprisal", "control:unrelated_teacher")
 
 
 def run_audit(
-    cfg: DictConfig, algorithms: list[str], n_problems: int, ckpt: str | None, out: Path
+    cfg: DictConfig,
+    algorithms: list[str],
+    n_problems: int,
+    ckpt: str | None,
+    out: Path,
+    realised_problems: int = REALISED_PROBLEMS,
 ) -> dict[str, Any]:
-    """Audit ``algorithms`` on one batch of ``n_problems`` × ``cfg.group_size`` responses."""
+    """Audit ``algorithms`` on one batch of ``n_problems`` × ``cfg.group_size`` responses; the
+    realised change is measured on the first ``realised_problems`` problems (one update per
+    algorithm over their responses: the audit's most expensive part)."""
     started = time.time()
     settings = parse_fit(cfg)
     data_cfg = plain(cfg.data)
@@ -61,20 +73,34 @@ def run_audit(
             sampler, render, verifier, problems, settings, task.check_steps, tokenizer
         )
         timings["sample_s"] = time.time() - t0
+        _say(f"sampled and checked {batch.seqs.num_rows} responses ({timings['sample_s']:.0f} s)")
     finally:
         verifier.close()
         getattr(sampler, "close", lambda: None)()
     t0 = time.time()
+    # A run's reference model (ref_logprobs) is its initial policy: the configured model.
+    reference = build_model(**plain(cfg.model))[0].eval() if ckpt else None
     fields = collect.compute_fields(
-        batch, algos, policy, render, settings, plain(cfg.teacher), templates, task.check_steps
+        batch,
+        algos,
+        policy,
+        render,
+        settings,
+        plain(cfg.teacher),
+        templates,
+        task.check_steps,
+        reference=reference,
     )
     logprobs = fields[0]["logprobs"]
     timings["fields_s"] = time.time() - t0
+    _say(f"computed every field the algorithms read ({timings['fields_s']:.0f} s)")
     mask, ids = batch.seqs.response_mask, batch.seqs.response_ids
     weights = collect.loss_weights(mask, settings)
     credit: dict[str, torch.Tensor] = {}
+    realised_rows = min(realised_problems, n_problems) * settings.group_size
     t0 = time.time()
-    for algorithm, algo_fields in zip(algos, fields, strict=True):
+    for i, (algorithm, algo_fields) in enumerate(zip(algos, fields, strict=True)):
+        _say(f"credit of {algorithm.name} ({i + 1}/{len(algos)}), its one-step update")
         rollout = collect.rollout_batch(batch, algo_fields)
         c = algorithm(rollout)
         credit[algorithm.name] = c.advantages
@@ -82,7 +108,7 @@ def run_audit(
             c.advantages, ids, mask, batch.group_ids, weights
         )
         credit[f"{algorithm.name}:realised"] = collect.realised_change(
-            policy, batch, rollout, c, settings
+            policy, batch, rollout, c, settings, realised_rows
         )
     timings["credit_s"] = time.time() - t0
     lengths = mask.sum(dim=1, keepdim=True).clamp(min=1)
@@ -100,6 +126,7 @@ def run_audit(
         "algorithms": algorithms,
         "controls": list(CONTROLS),
         "n_problems": n_problems,
+        "realised_problems": min(realised_problems, n_problems),
         "group_size": settings.group_size,
         "seed": cfg.seed,
         "temperature": settings.temperature,
@@ -127,6 +154,10 @@ def run_audit(
     record["metrics"] = write_report(out, record)
     write_json_atomic(out / "audit.json", record)
     return record
+
+
+def _say(message: str) -> None:
+    print(f"creditzoo audit: {message}", file=sys.stderr, flush=True)
 
 
 def _problems(task, seed: int, n: int):
@@ -171,5 +202,8 @@ def _records(batch: collect.FrozenBatch, tokenizer, credit: dict[str, torch.Tens
             "first_error": check.first_error,
             "error_kind": check.kind,
             "advantage": round(float(outcome[i]), 6),
-            "credit": {name: compact(c[i, :n].tolist()) for name, c in credit.items()},
+            # The realised change covers the first rows only (``realised_problems``).
+            "credit": {
+                name: compact(c[i, :n].tolist()) for name, c in credit.items() if i < len(c)
+            },
         }

@@ -13,7 +13,8 @@ ALGOS = "grpo,oracle,rlsd"
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
     out = tmp_path_factory.mktemp("audit")
-    assert main(["audit", f"algorithms={ALGOS}", "n_problems=8", f"out={out}"]) == 0
+    args = [f"algorithms={ALGOS}", "n_problems=8", "realised_problems=4", f"out={out}"]
+    assert main(["audit", *args]) == 0
     return out
 
 
@@ -27,6 +28,8 @@ def test_grpo_is_exactly_chance_and_the_oracle_perfect(audit):
     for name in ("grpo", "oracle", "rlsd"):
         assert credit[name]["neg_on_correct"]["mean"] == 0.0  # sign-preserving methods
         assert f"{name}:prefix" in credit and f"{name}:realised" in credit
+    # the realised change covers the first 4 problems' responses only
+    assert credit["grpo:realised"]["coverage"]["n"] < credit["grpo"]["coverage"]["n"]
     for control in record["settings"]["controls"]:
         assert credit[control]["auroc"] is not None
     assert credit["control:position"]["auroc"]["mean"] == 1.0  # the error comes after the prefix
@@ -51,8 +54,9 @@ def test_dump_has_every_field_and_regenerates_byte_identically(audit, tmp_path):
         "credit",
     ):
         assert key in row
-    for r in lines:
+    for i, r in enumerate(lines):
         assert "".join(r["tokens"]) == r["text"]
+        assert ("grpo:realised" in r["credit"]) == (i < 4 * 8)
         n = len(r["tokens"])
         assert len(r["labels"]) == n and all(len(c) == n for c in r["credit"].values())
     assert main(["audit", f"from={audit}", f"out={tmp_path}"]) == 0
