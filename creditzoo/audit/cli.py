@@ -1,11 +1,12 @@
 """Arguments of `creditzoo audit`.
 
 ``creditzoo audit algorithms=<all | a,b,…> [ckpt=<run dir> | model=…] n_problems=512
-group_size=8 seed=0 out=<dir>`` audits (``realised_problems=128``: on how many of the problems
-the one-step realised change is measured); ``creditzoo audit from=<dir> [out=<dir>]`` rewrites the
-README, plot and page of an audit from its ``tokens.jsonl.gz`` (byte-identical). Every other
-``key=value`` is a `creditzoo fit` setting (model, data, temperature, teacher.*, loss.*, lr, …),
-so the audit sees the batch and the credit a training run with those settings would.
+group_size=8 seed=0 out=<dir>`` audits; ``realised_problems=<n>`` measures the one-step realised
+change on the first n problems only, to save time (default: all). ``creditzoo audit from=<dir>
+[out=<dir>]`` rewrites the README, plot and page of an audit from its ``tokens.jsonl.gz``
+(byte-identical). Every other ``key=value`` is a `creditzoo fit` setting (model, data,
+temperature, teacher.*, loss.*, lr, …), so the audit sees the batch and the credit a training
+run with those settings would.
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ def main(argv: list[str]) -> int:
         return _regenerate(Path(own["from"]), Path(own.get("out") or own["from"]))
     if "out" not in own:
         raise ConfigError("audit needs out=<dir> (where audit.json, README.md and the dump go)")
-    from creditzoo.audit.run import REALISED_PROBLEMS, run_audit
+    from creditzoo.audit.run import run_audit
     from creditzoo.config_check import checked_config
 
     n = _positive(own, "n_problems", 512)
-    realised = _positive(own, "realised_problems", REALISED_PROBLEMS)
+    realised = _positive(own, "realised_problems", n)
     cfg = checked_config("fit", fit)
     names = algorithm_names(own.get("algorithms", "all"))
     record = run_audit(cfg, names, n, own.get("ckpt"), Path(own["out"]), realised)
