@@ -78,7 +78,8 @@ def write_examples(path: Path, records: list[dict[str, Any]], algorithms: list[s
         f"<span style='background:{_shade(1, 0, 1)}'>credited</span>, from the line's smallest "
         "|credit| (light) to its largest (dark), so GRPO's uniform blame is one solid shade; "
         "the first wrong step is <span class='err'>outlined</span>. Hover a token for its "
-        "credit.</p>",
+        "credit. A blank line has no per-token advantage: the method's signal is a distillation "
+        "loss component (opsd, sdpo, srpo; the audit's realised-change table covers those).</p>",
     ]
     for r in pick_examples(records):
         parts.append(
