@@ -34,8 +34,9 @@ def _style(i: int) -> dict:
     """A distinct colour and line style per row: tab10 alone repeats after ten rows."""
     import matplotlib
 
+    # tab20's dark shades first, then the light ones, then again dashed.
     return {
-        "color": matplotlib.colormaps["tab20"](i % 20),
+        "color": matplotlib.colormaps["tab20"]((2 * i) % 20 + (i % 20 >= 10)),
         "linestyle": ("-", "--", ":")[(i // 20) % 3],
     }
 
@@ -141,6 +142,9 @@ def plot_gain_vs_credit(
     the row's credit; the reference (Δ = 0) and the oracle are the anchors. False (no figure)
     when fewer than two rows have both numbers."""
     points = []
+    ref_auroc = audit.value(base.get(reference, reference), "auroc")
+    if ref_auroc is not None:  # the reference's own point: Δ = 0 by definition
+        points.append((reference, ref_auroc, Paired(0, 0.0, None, None, None)))
     for row in sorted(deltas):
         auroc = audit.value(base[row], "auroc")
         d = deltas[row]
