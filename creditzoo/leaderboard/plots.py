@@ -125,7 +125,7 @@ def plot_final(by_row: dict[str, list[R.Run]], splits: list[str], out: Path) -> 
         ax.set_xticks(range(len(rows)), rows, rotation=45, ha="right")
         ax.set_title(f"final {split} accuracy")
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("bars: mean with 95% CI; dots: seeds; dotted: before training", fontsize=9, y=0.0)
+    fig.suptitle("bars: mean with 95% CI; dots: seeds; dotted: before training", fontsize=9, y=1.02)
     _save(fig, out / FINAL)
     plt.close(fig)
 
