@@ -22,7 +22,8 @@ commands:
   fit          train with RLVR (Hydra overrides; -m sweeps, e.g. -m algorithm=grpo seed=0,1)
   eval         score a model or a run: model=… | ckpt=<run dir>, benchmark=<task>, k=…, limit=…,
                output_dir=<dir>
-  leaderboard  runs=<dir of runs> out=<dir>: table (mean ± 95% CI over seeds) and plots
+  leaderboard  runs=<dir of runs> out=<dir> [reference=grpo] [audit=<audit.json>|none]: table
+               (mean ± 95% CI over seeds, paired Δ vs the reference, p, MDD) and plots
   audit        credit against the known first error: algorithms=<all|a,b> [ckpt=<run dir>]
                n_problems=512 out=<dir> (any fit setting too); from=<dir> regenerates the report
   list         algorithms (what they require, their teacher and parameters), models, tasks

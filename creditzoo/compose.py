@@ -140,6 +140,8 @@ def build_components(cfg: DictConfig) -> Components:
         temperature=cfg.eval.temperature,
         max_new_tokens=cfg.eval.max_new_tokens,
         seed=cfg.eval.seed,
+        curve_n=cfg.eval.curve_n,
+        curve_k=cfg.eval.curve_k,
     )
     module = RLVRModule(
         policy,
@@ -150,7 +152,7 @@ def build_components(cfg: DictConfig) -> Components:
         render=render,
         sampler=sampler,
         providers=providers,
-        validate=validate,
+        validate=validate.curve,  # periodic: the curve's subset; fit() runs the full ones
     )
     datamodule = PromptDataModule(data.stream, cfg.prompts_per_step, cfg.max_steps)
     return Components(algorithm, data, verifier, sampler, module, datamodule, validate)

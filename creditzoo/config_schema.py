@@ -95,6 +95,8 @@ class FitEvalSettings:
     temperature: float = param(1.0, ge=0)
     max_new_tokens: int = param(64, ge=1)
     seed: int = 1234
+    curve_n: int | None = param(None, ge=1)  # periodic evaluations: first n problems per split
+    curve_k: int | None = param(None, ge=1)  # periodic evaluations: samples per problem
 
 
 @dataclass
@@ -141,6 +143,9 @@ class FitConfig:
     temperature: float = param(1.0, gt=0)
     lr: float = param(1e-4, gt=0)
     output_dir: str | None = None
+    variant: str | None = (
+        None  # a named variant's leaderboard row (e.g. rlsd-const); None: algorithm
+    )
     eval_every: int = param(100, ge=0)
     checkpoint_every: int = param(50, ge=1)
     log_samples_every: int = param(20, ge=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 CURVE_TAGS = ("reward/mean", "reward/accuracy", "response/length_mean")
-CURVE_PREFIXES = ("val/",)
+CURVE_PREFIXES = ("val/", "curve/")
 
 
 def read_curves(tb_dir: str | Path) -> dict[str, list[list[float]]]:

@@ -76,6 +76,7 @@ def run_record(cfg, parts, trainer, initial_path: Path, final, started: float, o
     initial = json.loads(initial_path.read_text()) if initial_path.exists() else None
     return {
         "algorithm": parts.algorithm.name,
+        "variant": cfg.get("variant"),  # the leaderboard row when not the algorithm's name
         # As run: parameters the model filled (e.g. egrsd's vocab_size) are recorded filled.
         "algorithm_params": {"name": parts.algorithm.name, **dataclasses.asdict(parts.algorithm)},
         "model": plain(cfg.model),
@@ -120,8 +121,12 @@ class InitialEvaluation(L.Callback):
 
 
 def _by_split(flat: dict[str, float]) -> dict[str, dict[str, float]]:
+    """``val/<split>/<metric>`` → ``{split: {metric: value}}`` (the ``curve/`` points go to the
+    curves only)."""
     nested: dict[str, dict[str, float]] = {}
     for key, value in flat.items():
+        if not key.startswith("val/"):
+            continue
         _, split, metric = key.split("/", 2)
         nested.setdefault(split, {})[metric] = value
     return nested
@@ -131,5 +136,5 @@ def _headline(flat: dict[str, float]) -> str:
     return ", ".join(
         f"{k.split('/')[1]} acc {flat[k]:.3f} ± {flat[k + '_se']:.3f}"
         for k in flat
-        if k.endswith("/acc")
+        if k.startswith("val/") and k.endswith("/acc")
     )

@@ -10,6 +10,7 @@ import torch
 from creditzoo.data.problem import Problem
 from creditzoo.data.prompts import PromptRenderer
 from creditzoo.distributed import all_gather_objects, world
+from creditzoo.eval.difficulty import accuracy_by_difficulty
 from creditzoo.eval.metrics import summarize
 from creditzoo.rollout.sampler import Sampler
 from creditzoo.verify.protocol import Verifier
@@ -92,4 +93,4 @@ def _summarize(items: list[dict[str, Any]], k: int) -> dict[str, float]:
     metrics["response_length"] = sum(lengths) / max(len(lengths), 1)
     metrics["no_answer_rate"] = statuses.count("no_answer") / max(len(statuses), 1)
     metrics["tokens_generated"] = float(sum(lengths))
-    return metrics
+    return metrics | accuracy_by_difficulty(items)

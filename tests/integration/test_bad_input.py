@@ -103,8 +103,8 @@ CASES = [
         ["fit", "lrr=0.1"],
         "creditzoo fit: unknown setting 'lrr'. Did you mean 'lr'? Known: algorithm, model, data, "
         "rollout, trainer, seed, max_steps, prompts_per_step, group_size, max_new_tokens, "
-        "temperature, lr, output_dir, eval_every, checkpoint_every, loss, optim, eval, teacher, "
-        "verifier, log_samples_every.",
+        "temperature, lr, output_dir, variant, eval_every, checkpoint_every, loss, optim, eval, "
+        "teacher, verifier, log_samples_every.",
     ),
     (
         ["fit", "rollout.batch_sz=3"],

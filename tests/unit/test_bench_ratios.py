@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from conftest import load_benchmark
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load() -> object:
-    path = ROOT / "benchmarks" / "bench_ratios.py"
-    spec = importlib.util.spec_from_file_location("bench_ratios", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ratios = _load()
+ratios = load_benchmark("bench_ratios")
 
 
 def test_uneven_rounds_where_pooled_medians_leave_the_range():

@@ -1,19 +1,9 @@
 """Leaderboard statistics by hand, and byte-identical regeneration."""
 
 import json
-import math
 from pathlib import Path
 
-import pytest
-
-from creditzoo.leaderboard import build, main, mean_ci
-
-
-def test_mean_ci_hand_computed() -> None:
-    # [0.3, 0.4, 0.5]: mean 0.4, sample sd 0.1, t(0.975, df=2) = 4.303 → 4.303·0.1/√3 = 0.24844.
-    m, ci = mean_ci([0.3, 0.4, 0.5])
-    assert m == pytest.approx(0.4) and ci == pytest.approx(4.303 * 0.1 / math.sqrt(3))
-    assert mean_ci([0.7]) == (0.7, None)
+from creditzoo.leaderboard import build, main
 
 
 def _run(path: Path, algo: str, seed: int, final: float) -> None:
@@ -57,10 +47,15 @@ def test_build_is_byte_identical_and_ranks(tmp_path: Path) -> None:
     for f in files:
         assert (first / f).read_bytes() == (second / f).read_bytes(), f
     text = (first / "README.md").read_text()
-    # rlsd ranks first: mean 0.36 ± 4.303·0.01/√3 = 0.0248; gain 0.36 − 0.27 = 0.09.
-    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    headline, full = text.split("## Headline")[1].split("## Full table")
+    # rlsd ranks first: mean 0.36 ± 4.30265·0.01/√3 = 0.0248; every seed is grpo + 0.05, so the
+    # paired Δ is +0.050 with a zero-width interval (p ≈ 0: bold); gain 0.36 − 0.27 = 0.09.
+    rows = [line for line in headline.splitlines() if line.startswith("| `")]
+    assert rows[0].startswith("| `rlsd` | 3 | 0.360 ± 0.025 | **+0.050 ± 0.000** |")
+    assert rows[1].startswith("| `grpo` | 3 | 0.310 ± 0.025 | (reference) |")
+    assert "significantly different from `grpo` (paired, p < 0.05, bold): `rlsd` (+0.050" in text
+    rows = [line for line in full.splitlines() if line.startswith("| `")]
     assert rows[0].startswith("| `rlsd` | 3 | 0.360 ± 0.025 | 0.090 ± 0.025 |")
-    assert rows[1].startswith("| `grpo` | 3 | 0.310 ± 0.025 |")
 
 
 def test_missing_runs_is_a_clear_error(tmp_path: Path, capsys) -> None:

@@ -1,5 +1,7 @@
 """RLSD advantages on hand-computed tensors, its λ schedule, reductions and the sign property."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -92,3 +94,13 @@ def test_attributes() -> None:
     assert algo.requires == frozenset({"teacher_logprobs"})
     assert algo.components == frozenset()
     assert algo.teacher_spec() == TeacherSpec(context="answer", weights="snapshot")
+
+
+@pytest.mark.parametrize("name", ["rlsd", "cepo"])
+def test_lambda_constant_variant_keeps_the_teacher_on(name: str) -> None:
+    """The sweep's rlsd-const / cepo-const set lambda_decay_steps=0: λ stays λ0 at any step,
+    where the default schedule has reached 0 (rlsd by step 50, cepo by step 25)."""
+    batch = dataclasses.replace(make_batch(seed=1), step=140)
+    assert build_algorithm(name).compute(batch).metrics["lambda"] == 0.0
+    assert build_algorithm(name, lambda_decay_steps=0).compute(batch).metrics["lambda"] == 0.5
+    assert build_algorithm(name, lambda_decay_steps=-1).compute(batch).metrics["lambda"] == 0.5
