@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from leaderboard_sweep import EXTRA  # the committed sweep's per-algorithm overrides
+from leaderboard_sweep import EXTRA, VARIANTS  # the committed sweep's overrides and variants
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,9 @@ def run(algo: str, seed: int, out: Path) -> Path:
     if not (run_dir / "results.json").exists():
         threads = committed(algo, seed)["machine"]["torch_threads"]
         cmd = [sys.executable, "-m", "creditzoo", "fit", "+experiment=leaderboard"]
-        cmd += [f"algorithm={algo}", f"seed={seed}", f"output_dir={run_dir}", *EXTRA.get(algo, [])]
+        algorithm, fixed = VARIANTS.get(algo, (algo, EXTRA.get(algo, [])))
+        named = [f"variant={algo}"] if algo in VARIANTS else []
+        cmd += [f"algorithm={algorithm}", f"seed={seed}", f"output_dir={run_dir}", *named, *fixed]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         subprocess.run(cmd, check=True, cwd=ROOT, env=env)
     return run_dir / "results.json"

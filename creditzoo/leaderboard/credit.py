@@ -16,6 +16,10 @@ from typing import Any
 
 # The columns shown, with their headers.
 METRICS = {"auroc": "first-error AUROC", "top1": "top-1 localisation"}
+METRIC_HELP = {
+    "auroc": "0.5: no localisation (GRPO), 1: the oracle",
+    "top1": "the chance that the most blamed token lies in the first wrong step",
+}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from creditzoo.leaderboard import plots
 from creditzoo.leaderboard import runs as R
-from creditzoo.leaderboard.credit import METRICS, CreditAudit
+from creditzoo.leaderboard.credit import METRIC_HELP, METRICS, CreditAudit
 from creditzoo.leaderboard.measures import (
     FLOOR,
     Measure,
@@ -136,8 +136,8 @@ class Report:
         if self.audit is not None:
             lines.append(
                 f"- Credit quality: from the credit audit {self.audit.describe()}: "
-                + "; ".join(f"`{k}` = {v}" for k, v in METRICS.items())
-                + " (0.5 = no localisation). A variant shows its base algorithm's credit."
+                + "; ".join(f"{v} ({METRIC_HELP[k]})" for k, v in METRICS.items())
+                + ". A variant shows its base algorithm's credit."
             )
         lines += [
             "- Algorithm parameters: as recorded by each run, listed per run below the table.",
