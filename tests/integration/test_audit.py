@@ -75,3 +75,31 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
     assert "audit.json" in capsys.readouterr().err
     assert main(["audit", "algorithms=grpo"]) == 2
     assert "out=" in capsys.readouterr().err
+
+
+def test_a_plugin_algorithm_is_audited_like_a_built_in(tmp_path):
+    """Any registered algorithm can be audited: here one defined in this test, which blames only
+    the last token of each response (so its AUROC is 0.5 where the last token is in the suffix)."""
+    from dataclasses import dataclass
+
+    from creditzoo.algorithms import ALGORITHMS, Algorithm, register
+    from creditzoo.algorithms.ops import broadcast_to_tokens, group_baseline_advantage
+    from creditzoo.types import Credit
+
+    @register("test-last-token")
+    @dataclass
+    class LastToken(Algorithm):
+        def compute(self, batch):
+            adv = group_baseline_advantage(batch.rewards, batch.group_ids, "group", 1e-6)
+            last = batch.response_mask.long().cumsum(1) == batch.response_mask.sum(1, keepdim=True)
+            return Credit(advantages=broadcast_to_tokens(adv, batch.response_mask) * last)
+
+    try:
+        args = ["algorithms=grpo,test-last-token", "n_problems=4", f"out={tmp_path}"]
+        assert main(["audit", *args]) == 0
+    finally:
+        ALGORITHMS.unregister("test-last-token")
+    credit = json.loads((tmp_path / "audit.json").read_text())["metrics"]["credit"]
+    # blame only on the final token (EOS, in the suffix): every prefix and error token ties at 0
+    assert credit["test-last-token"]["auroc"]["mean"] == 0.5
+    assert credit["test-last-token"]["top1"]["mean"] == 0.0
