@@ -29,12 +29,19 @@ from dataclasses import dataclass
 from creditzoo.data.problem import Problem
 
 OPS = ("+", "-", "*")
+ORDERS = ("canonical", "free")
 
 
 @dataclass
 class ArithSpec:
     """Which expressions a split draws. ``levels``, when set, lists the allowed operator counts
-    (drawn uniformly) and overrides ``min_ops``/``max_ops``, e.g. ``levels=(3, 4)``."""
+    (drawn uniformly) and overrides ``min_ops``/``max_ops``, e.g. ``levels=(3, 4)``.
+
+    ``order``: ``canonical`` solutions evaluate every ``*`` first, left to right, then ``+``/``-``
+    left to right (one solution per problem); ``free`` solutions take, at every step, a valid
+    operation drawn at random (``valid_operations``), so correct solutions of one problem differ
+    from their first step on. A free-order spec draws the same expressions in a different
+    sequence (the order draws share the generator)."""
 
     min_ops: int = 1
     max_ops: int = 4
@@ -43,6 +50,7 @@ class ArithSpec:
     mul_low: int = 2
     mul_high: int = 9
     levels: tuple[int, ...] | None = None
+    order: str = "canonical"
 
     def op_counts(self) -> tuple[int, ...]:
         counts = tuple(self.levels) if self.levels else tuple(range(self.min_ops, self.max_ops + 1))
@@ -52,11 +60,14 @@ class ArithSpec:
 
     def sample(self, rng: random.Random) -> Problem:
         """One problem; its uid is left for the caller to set."""
+        if self.order not in ORDERS:
+            raise ValueError(f"ArithSpec order must be one of {ORDERS}, got {self.order!r}")
         return make_problem(
             rng,
             rng.choice(self.op_counts()),
             (self.operand_low, self.operand_high),
             (self.mul_low, self.mul_high),
+            order_rng=rng if self.order == "free" else None,
         )
 
 
@@ -81,20 +92,54 @@ def _solve(nums: list[int], ops: list[str]) -> tuple[int, list[str]]:
     return nums[0], steps
 
 
+def valid_operations(ops: list[str]) -> list[int]:
+    """Indices i of the operations ``nums[i] ops[i] nums[i+1]`` that may be evaluated next.
+
+    A ``*`` always may (it binds tighter and is associative). A ``+``/``-`` may when neither
+    neighbour is a ``*`` (those bind its operands first) and the operation to its left, if any,
+    is a ``+``: a + (b ± c) = (a + b) ± c, but a − (b ± c) ≠ (a − b) ± c."""
+    valid = []
+    for i, op in enumerate(ops):
+        left_ok = i == 0 or ops[i - 1] == "+"
+        right_ok = i + 1 == len(ops) or ops[i + 1] != "*"
+        if op == "*" or (left_ok and right_ok):
+            valid.append(i)
+    return valid
+
+
+def apply_operation(nums: list[int], ops: list[str], i: int) -> str:
+    """Evaluate operation i in place; returns its step, ``"a op b=c."``."""
+    a, op, b = nums[i], ops[i], nums[i + 1]
+    c = _apply(a, op, b)
+    nums[i : i + 2] = [c]
+    del ops[i]
+    return f"{a}{op}{b}={c}."
+
+
+def _solve_free(nums: list[int], ops: list[str], rng: random.Random) -> tuple[int, list[str]]:
+    """Evaluate in a random valid order (one uniform draw among the valid operations per step)."""
+    nums, ops, steps = list(nums), list(ops), []
+    while ops:
+        steps.append(apply_operation(nums, ops, rng.choice(valid_operations(ops))))
+    return nums[0], steps
+
+
 def make_problem(
     rng: random.Random,
     num_ops: int,
     operand_range: tuple[int, int] = (1, 20),
     mul_range: tuple[int, int] = (2, 9),
+    order_rng: random.Random | None = None,
 ) -> Problem:
-    """Draw one expression with ``num_ops`` operators (uid ``"arith-ops{num_ops}"``)."""
+    """Draw one expression with ``num_ops`` operators (uid ``"arith-ops{num_ops}"``); with
+    ``order_rng`` its solution takes a random valid order (``ArithSpec.order="free"``)."""
     if num_ops < 1:
         raise ValueError(f"num_ops must be >= 1, got {num_ops}")
     ops = [rng.choice(OPS) for _ in range(num_ops)]
     nums = [rng.randint(*operand_range)]
     nums += [rng.randint(*(mul_range if op == "*" else operand_range)) for op in ops]
     expr = str(nums[0]) + "".join(f"{op}{n}" for op, n in zip(ops, nums[1:], strict=True))
-    value, steps = _solve(nums, ops)
+    value, steps = _solve(nums, ops) if order_rng is None else _solve_free(nums, ops, order_rng)
     return Problem(
         uid=f"arith-ops{num_ops}",
         problem=f"Compute {expr}.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from creditzoo.data.arith import apply_operation, valid_operations
 from creditzoo.data.problem import Problem
 from creditzoo.process.steps import StepCheck
 
@@ -94,3 +95,59 @@ def _kind(written: str, expected: str) -> str:
     if (got.group(1), got.group(3)) != (want.group(1), want.group(3)):
         return "operand"
     return "result"
+
+
+# ----------------------------------------------------------------------------- free order
+_EXPR = re.compile(r"Compute (\d+(?:[+\-*]\d+)*)\.")
+
+
+def check_arith_steps_free(problem: Problem, text: str) -> StepCheck:
+    """As ``check_arith_steps`` for the free-order task (``ArithSpec.order="free"``): step k is
+    right when it performs, with the right result, *any* operation that may be evaluated next
+    on the expression as the earlier steps left it (``data.arith.valid_operations``)."""
+    nums, ops = _expression(problem)
+    box = text.find(_BOX)
+    steps = list(_segments(text, box if box >= 0 else len(text)))
+    answer, answer_span = _boxed(text, box)
+    if box < 0 and not any("=" in text[a:b] for a, b in steps):
+        return StepCheck("unparseable")
+    right_answer = answer is not None and answer.strip() == problem.answer
+    error = _first_free_error(text, steps, nums, ops, answer_span, right_answer)
+    if error is None:
+        return StepCheck("correct")
+    k, span, kind = error
+    return StepCheck("lucky" if right_answer else "wrong", k, span, kind)
+
+
+def _expression(problem: Problem) -> tuple[list[int], list[str]]:
+    match = _EXPR.fullmatch(problem.problem.strip())
+    if match is None:
+        raise ValueError(f"not an arith problem: {problem.problem!r}")
+    parts = re.split(r"([+\-*])", match.group(1))
+    return [int(x) for x in parts[::2]], parts[1::2]
+
+
+def _first_free_error(text, steps, nums, ops, answer_span, right_answer):
+    for k, (a, b) in enumerate(steps):
+        if not ops:
+            return k, (a, b), "extra"
+        step = _STEP.fullmatch(text[a:b])
+        if step is None:
+            return k, (a, b), "malformed"
+        left, op, right = int(step[1]), step[2], int(step[3])
+        valid = valid_operations(ops)
+        same = [i for i in valid if (nums[i], nums[i + 1]) == (left, right)]
+        chosen = next((i for i in same if ops[i] == op), None)
+        if chosen is None:
+            written = (left, op, right)
+            exists = any((nums[i], ops[i], nums[i + 1]) == written for i in range(len(ops)))
+            kind = "order" if exists else "operator" if same else "operand"
+            return k, (a, b), kind
+        if apply_operation(nums, ops, chosen) != text[a:b]:  # the result as written
+            return k, (a, b), "result"
+    k = len(steps)
+    if ops:  # the answer (or the end of the text) comes too early
+        return k, answer_span or (len(text), len(text)), "missing"
+    if not right_answer:
+        return k, answer_span or (len(text), len(text)), "answer"
+    return None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from creditzoo.data.arith import train_problems
+from creditzoo.data.arith import ArithSpec, train_problems
 from creditzoo.models.tiny_arch import build_tiny_model
 from creditzoo.models.tiny_tokenizer import build_tiny_tokenizer
 from creditzoo.models.warmstart_data import make_batch, prompt_content
@@ -61,6 +61,7 @@ class WarmStartConfig:
     )
     eval_n: int = 200
     max_new_tokens: int = 64
+    order: str = "canonical"  # the solutions' evaluation order (ArithSpec.order): canonical | free
 
 
 def draw_forms(cfg: WarmStartConfig, step: int, n: int) -> list[str]:
@@ -94,7 +95,13 @@ def _warm_start(cfg: WarmStartConfig, out: Path) -> dict:
     model.train()
     start, losses = time.time(), []
     for step in range(cfg.steps):
-        problems = train_problems(step, cfg.batch_size, cfg.seed, namespace=DATA_NAMESPACE)
+        problems = train_problems(
+            step,
+            cfg.batch_size,
+            cfg.seed,
+            spec=ArithSpec(order=cfg.order),
+            namespace=DATA_NAMESPACE,
+        )
         forms = draw_forms(cfg, step, len(problems))
         contents = [prompt_content(p, f) for p, f in zip(problems, forms, strict=True)]
         batch = make_batch(tok, contents, [p.solution for p in problems])
@@ -133,10 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=WarmStartConfig.steps)
     parser.add_argument("--seed", type=int, default=WarmStartConfig.seed)
     parser.add_argument("--threads", type=int, default=2, help="results depend on thread count")
+    parser.add_argument("--order", default="canonical", choices=("canonical", "free"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    report = warm_start(WarmStartConfig(seed=args.seed, steps=args.steps), args.out)
+    cfg = WarmStartConfig(seed=args.seed, steps=args.steps, order=args.order)
+    report = warm_start(cfg, args.out)
     print(json.dumps({k: v for k, v in report.items() if k != "settings"}, indent=2))
 
 

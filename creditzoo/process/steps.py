@@ -28,7 +28,8 @@ class StepCheck:
         span: ``(start, end)`` characters of step k* in the response text; ``start == end``
             when the step is missing at the end of the text (the error is the stop itself).
         kind: how step k* is wrong: ``operand``, ``operator``, ``result``, ``malformed``,
-            ``missing``, ``extra`` or ``answer``; None without a located error.
+            ``missing``, ``extra``, ``answer``, or ``order`` (an operation of the expression
+            that precedence does not allow yet); None without a located error.
     """
 
     category: str

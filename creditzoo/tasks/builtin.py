@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from creditzoo.data import arith
-from creditzoo.data.arith_steps import check_arith_steps
+from creditzoo.data.arith_steps import check_arith_steps, check_arith_steps_free
 from creditzoo.data.problem import Problem
 from creditzoo.errors import ConfigError, MissingDataError
 from creditzoo.providers.contexts import DEFAULT_TEMPLATES
@@ -52,7 +52,16 @@ def _arith_configure(task: Task, options: TaskOptions) -> Task:
             f"{options.key}=arith is generated; {options.key}.path and the column keys apply to "
             f"tabular tasks (e.g. {options.key}=hf {options.key}.path=<file>)"
         )
-    _arith_spec(task)  # fails now on a bad spec
+    spec = _arith_spec(task)  # fails now on a bad spec
+    if spec.order not in arith.ORDERS:
+        raise ConfigError(
+            f"{options.key}.spec.order must be one of {arith.ORDERS}, got {spec.order!r}"
+        )
+    if spec.order == "free" and task.check_steps is check_arith_steps:
+        raise ConfigError(
+            f"{options.key}={task.name} checks steps in the canonical order; for free-order "
+            f"solutions use {options.key}=arith-free"
+        )
     return task
 
 
@@ -60,11 +69,10 @@ def _arith_load(task: Task, split: str, limit: int | None) -> list[Problem]:
     return arith.test_split(split, limit or 500)
 
 
-register_task(
-    Task(
-        "arith",
-        "built-in arithmetic: training generated per step (1–4 operators); held out id (1–4) "
-        "and ood (5 operators)",
+def _arith_task(name: str, description: str, check_steps, spec: dict[str, Any]) -> Task:
+    return Task(
+        name,
+        description,
         ("id", "ood"),
         _arith_load,
         train_splits=("train",),
@@ -72,14 +80,34 @@ register_task(
         max_new_tokens=64,
         answer_format="boxed",
         has_solutions=True,
-        check_steps=check_arith_steps,
+        check_steps=check_steps,
         # The forms the tiny model's warm start trains on (models/warmstart.py), so that its
         # teacher reads every context.
         privileged_templates=dict(DEFAULT_TEMPLATES),
         privileged_templates_version="arith-v1",
         stream=_arith_stream,
         configure_with=_arith_configure,
-        spec={"min_ops": 1, "max_ops": 4},
+        spec=spec,
+    )
+
+
+register_task(
+    _arith_task(
+        "arith",
+        "built-in arithmetic: training generated per step (1–4 operators); held out id (1–4) "
+        "and ood (5 operators)",
+        check_arith_steps,
+        {"min_ops": 1, "max_ops": 4},
+    )
+)
+register_task(
+    _arith_task(
+        "arith-free",
+        "arith with free evaluation order: training solutions take a random valid operation at "
+        "every step, and any valid order is right (the step checker follows the expression); "
+        "held out id and ood as arith. Needs a warm start that knows it (model.path=…)",
+        check_arith_steps_free,
+        {"min_ops": 1, "max_ops": 4, "order": "free"},
     )
 )
 
