@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from creditzoo.algorithms import Algorithm
 from creditzoo.algorithms.ops import group_baseline_advantage
-from creditzoo.audit import collect
+from creditzoo.audit import collect, effective
 from creditzoo.audit.dump import DUMP_FILE, compact, write_dump
 from creditzoo.audit.report import write_report
 from creditzoo.compose import plain
@@ -92,7 +92,7 @@ def run_audit(
     timings["fields_s"] = time.time() - t0
     _say(f"computed every field the algorithms read ({timings['fields_s']:.0f} s)")
     mask, ids = batch.seqs.response_mask, batch.seqs.response_ids
-    weights = collect.loss_weights(mask, settings)
+    weights = effective.loss_weights(mask, settings)
     credit: dict[str, torch.Tensor] = {}
     realised_problems = min(realised_problems or n_problems, n_problems)
     realised_rows = realised_problems * settings.group_size
@@ -102,10 +102,10 @@ def run_audit(
         rollout = collect.rollout_batch(batch, algo_fields)
         c = algorithm(rollout)
         credit[algorithm.name] = c.advantages
-        credit[f"{algorithm.name}:prefix"] = collect.prefix_aggregated(
+        credit[f"{algorithm.name}:prefix"] = effective.prefix_aggregated(
             c.advantages, ids, mask, batch.group_ids, weights
         )
-        credit[f"{algorithm.name}:realised"] = collect.realised_change(
+        credit[f"{algorithm.name}:realised"] = effective.realised_change(
             policy, batch, rollout, c, settings, realised_rows
         )
     timings["credit_s"] = time.time() - t0

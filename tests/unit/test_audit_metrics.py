@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from creditzoo.audit.collect import prefix_aggregated
+from creditzoo.audit.effective import prefix_aggregated
 from creditzoo.audit.metrics import (
     Response,
     blame_by_offset,
