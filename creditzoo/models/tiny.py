@@ -27,6 +27,11 @@ __all__ = ["ASSETS_DIR", "TinyConfig", "build_tiny_model", "load_tiny"]
 log = logging.getLogger(__name__)
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny"
+# The same model warm-started on free-order solutions (data=arith-free).
+FREE_ASSETS_DIR = ASSETS_DIR.parent / "tiny-free"
+FREE_RECIPE = (
+    "python -m creditzoo.models.warmstart --out creditzoo/assets/tiny-free --order free --threads 1"
+)
 
 
 def _is_complete(path: Path) -> bool:
@@ -94,7 +99,20 @@ def _load(path: str | None, dtype: str = "float32") -> tuple[Any, Any]:
     return load_tiny(path)  # float32 by construction: dtype is not a knob of this model
 
 
+def _load_free(path: str | None, dtype: str = "float32") -> tuple[Any, Any]:
+    if path is None and not _is_complete(FREE_ASSETS_DIR):
+        raise MissingDataError(
+            f"no free-order warm start in {FREE_ASSETS_DIR}; build it with `{FREE_RECIPE}` "
+            f"(about 10 minutes on 2 CPU cores)"
+        )
+    return load_tiny(path or str(FREE_ASSETS_DIR))
+
+
 MODELS.register(
     "tiny",
     ModelSpec(_load, "~1M-param Llama, warm-started on arithmetic (shipped; CPU default)"),
+)
+MODELS.register(
+    "tiny-free",
+    ModelSpec(_load_free, "the tiny model warm-started on free-order solutions (data=arith-free)"),
 )

@@ -105,7 +105,7 @@ register_task(
         "arith-free",
         "arith with free evaluation order: training solutions take a random valid operation at "
         "every step, and any valid order is right (the step checker follows the expression); "
-        "held out id and ood as arith. Needs a warm start that knows it (model.path=…)",
+        "held out id and ood as arith. Train the free-order warm start: model=tiny-free",
         check_arith_steps_free,
         {"min_ops": 1, "max_ops": 4, "order": "free"},
     )
