@@ -39,12 +39,12 @@ def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 CASES = [
     (
         ["fit", "model=zz"],
-        "creditzoo fit: unknown model 'zz'. Known models: hf, smollm2-135m, tiny "
+        "creditzoo fit: unknown model 'zz'. Known models: hf, smollm2-135m, tiny, tiny-free "
         "(set model=<name>).",
     ),
     (
         ["fit", "data=zz"],
-        "creditzoo fit: unknown task 'zz'. Known tasks: aime24, amc23, arith, champ, "
+        "creditzoo fit: unknown task 'zz'. Known tasks: aime24, amc23, arith, arith-free, champ, "
         "dapo-math-17k, gsm8k, hf, math, math500 (set data=<name>). A plugin package must be "
         "installed and declare the 'creditzoo.tasks' entry point.",
     ),
@@ -122,7 +122,7 @@ CASES = [
     ),
     (
         ["eval", "benchmark=zz"],
-        "creditzoo eval: unknown task 'zz'. Known tasks: aime24, amc23, arith, champ, "
+        "creditzoo eval: unknown task 'zz'. Known tasks: aime24, amc23, arith, arith-free, champ, "
         "dapo-math-17k, gsm8k, hf, math, math500 (set benchmark=<name>). A plugin package must "
         "be installed and declare the 'creditzoo.tasks' entry point.",
     ),

@@ -10,6 +10,7 @@ finite split (seeded epochs, exact resume, several ranks) comes with it.
 
 from __future__ import annotations
 
+from creditzoo.data.arith_steps import check_arith_steps
 from creditzoo.data.problem import Problem
 from creditzoo.tasks import Task, register_task
 
@@ -40,7 +41,9 @@ register_task(
         prompt_template="{problem}",  # the tiny model's format; chat models want "instruction"
         max_new_tokens=32,
         has_solutions=True,
-        steps_checkable=True,
+        # "n+n=2n." is an arith step: the built-in checker locates a wrong one, which gives
+        # this task process_labels (so `algorithm=oracle` and `creditzoo audit` work on it).
+        check_steps=check_arith_steps,
         # The hint format the tiny model learned in its warm start (as the arith task's).
         privileged_templates={
             "answer": "{problem} (Reference answer: {answer})",
